@@ -1,0 +1,1 @@
+"""imbalance_plugin: class-imbalance methods for MMDetection 3.x."""

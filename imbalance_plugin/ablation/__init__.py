@@ -1,0 +1,1 @@
+"""Experiment grids, result tables and plots."""

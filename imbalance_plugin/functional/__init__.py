@@ -1,0 +1,1 @@
+"""Pure tensor math of the imbalance methods: no registry, no mmdet imports."""

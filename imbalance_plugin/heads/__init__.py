@@ -1,0 +1,1 @@
+"""Registered heads of the plugin; importing this package registers them."""

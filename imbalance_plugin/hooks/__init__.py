@@ -1,0 +1,1 @@
+"""Registered hooks of the plugin; importing this package registers them."""

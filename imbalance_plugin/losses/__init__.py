@@ -1,0 +1,1 @@
+"""Registered losses of the plugin; importing this package registers them."""

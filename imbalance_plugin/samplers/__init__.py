@@ -1,0 +1,1 @@
+"""Registered samplers of the plugin; importing this package registers them."""
