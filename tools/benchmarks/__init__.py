@@ -1,0 +1,1 @@
+"""Benchmark suites for tools/benchmark.py: each module defines cases(device)."""
