@@ -9,6 +9,7 @@ MMEngine would fall back to the parent registry for a name the child does not
 hold, so ``imbalance_plugin.Foo`` would silently build mmdet's ``Foo``.
 :class:`PluginRegistry` refuses that and lists the names the plugin defines.
 """
+from mmdet.registry import DATASETS as MMDET_DATASETS
 from mmdet.registry import HOOKS as MMDET_HOOKS
 from mmdet.registry import MODELS as MMDET_MODELS
 from mmdet.registry import TASK_UTILS as MMDET_TASK_UTILS
@@ -49,6 +50,11 @@ TASK_UTILS = PluginRegistry(
     parent=MMDET_TASK_UTILS,
     scope=SCOPE,
     locations=['imbalance_plugin.samplers'])
+DATASETS = PluginRegistry(
+    'dataset',
+    parent=MMDET_DATASETS,
+    scope=SCOPE,
+    locations=['imbalance_plugin.datasets'])
 HOOKS = PluginRegistry(
     'hook',
     parent=MMDET_HOOKS,
@@ -59,7 +65,7 @@ HOOKS = PluginRegistry(
 def plugin_names():
     """Sorted names registered by the plugin across all its registries."""
     names = set()
-    for registry in (MODELS, TASK_UTILS, HOOKS):
+    for registry in (MODELS, TASK_UTILS, DATASETS, HOOKS):
         registry.import_from_location()
         names.update(registry.module_dict)
     return sorted(names)
