@@ -1,0 +1,17 @@
+# The two commands of the README. Each sets up .venv on first use
+# (tools/setup_env.sh; about 20 minutes the first time, seconds afterwards).
+PYTHON := .venv/bin/python
+
+.PHONY: demo test setup benchmark
+
+setup:
+	@bash tools/setup_env.sh
+
+demo: setup
+	$(PYTHON) tools/demo.py
+
+test: setup
+	$(PYTHON) -m pytest
+
+benchmark: setup
+	$(PYTHON) tools/benchmark.py

@@ -1,0 +1,1 @@
+"""Glue between the plugin and the stock MMEngine tools."""

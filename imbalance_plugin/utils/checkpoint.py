@@ -1,0 +1,73 @@
+"""Safe loading of MMEngine checkpoints under torch >= 2.6.
+
+torch now loads with ``weights_only=True`` by default, and MMEngine 0.10.7
+stores a few non-tensor objects in its checkpoints (the message hub's
+``HistoryBuffer`` with numpy arrays inside), so ``--resume`` fails. Instead of
+turning ``weights_only`` off (which lets a checkpoint run arbitrary code), the
+classes MMEngine writes are added to torch's allow-list, and local checkpoints
+are loaded with ``weights_only=True`` spelled out, so that anything else is
+refused with an error that names the file and the offending global.
+
+Importing this module applies both; ``imbalance_plugin`` imports it.
+"""
+import os.path as osp
+import pickle
+
+import numpy as np
+import torch
+from mmengine.logging.history_buffer import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader
+
+
+class CheckpointRefusedError(RuntimeError):
+    """A checkpoint holds an object outside the allow-list."""
+
+
+def _numpy_globals():
+    """The numpy callables and dtypes that pickled arrays and scalars use."""
+    try:
+        from numpy._core.multiarray import _reconstruct, scalar
+    except ImportError:  # numpy < 2
+        from numpy.core.multiarray import _reconstruct, scalar
+    dtype_classes = [type(np.dtype(t)) for t in (
+        np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8,
+        np.float16, np.float32, np.float64)]
+    return [_reconstruct, scalar, np.ndarray, np.dtype, *dtype_classes]
+
+
+#: Everything MMEngine 0.10.7 puts in a checkpoint besides tensors, containers
+#: and plain Python values.
+MMENGINE_CHECKPOINT_GLOBALS = [HistoryBuffer, *_numpy_globals()]
+
+
+def allow_mmengine_checkpoints():
+    """Adds exactly :data:`MMENGINE_CHECKPOINT_GLOBALS` to torch's allow-list."""
+    torch.serialization.add_safe_globals(MMENGINE_CHECKPOINT_GLOBALS)
+
+
+def load_local_checkpoint(filename, map_location=None):
+    """Loads a local checkpoint with ``weights_only=True``.
+
+    Raises:
+        FileNotFoundError: ``filename`` does not exist.
+        CheckpointRefusedError: the file holds an object that is not a tensor,
+            a plain Python value or one of the allow-listed MMEngine classes.
+    """
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint {filename} does not exist')
+    try:
+        return torch.load(filename, map_location=map_location,
+                          weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise CheckpointRefusedError(
+            f'refusing to load checkpoint {filename}: it holds an object '
+            'outside the allow-list of tensors, plain values and the classes '
+            'MMEngine stores, and loading it could run code. torch said: '
+            f'{str(error).splitlines()[0]} ... (full message: see the chained '
+            'exception above)') from error
+
+
+allow_mmengine_checkpoints()
+CheckpointLoader.register_scheme(prefixes='', force=True)(
+    load_local_checkpoint)

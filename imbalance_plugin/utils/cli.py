@@ -1,0 +1,64 @@
+"""What ``tools/train.py`` and ``tools/test.py`` share: argument parsing
+conventions, config loading and runner construction."""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    """Arguments both tools take, with the stock mmdet meaning."""
+    parser.add_argument('config', help='config file path')
+    parser.add_argument(
+        '--work-dir',
+        help='directory for logs, checkpoints and metrics '
+        '(default: ./work_dirs/<config name>)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config keys, e.g. train_cfg.max_iters=100 '
+        'optim_wrapper.optimizer.lr=0.01 (a list as key="[a,b]")')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher (set by tools/dist_*.sh and tools/slurm_*.sh)')
+    # torch.distributed.launch passes --local-rank, older versions --local_rank
+    parser.add_argument(
+        '--local-rank', '--local_rank', type=int, default=0,
+        help=argparse.SUPPRESS)
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    """Reads the config and applies the command-line overrides.
+
+    The work directory is, in order of priority: ``--work-dir``, the config's
+    ``work_dir``, ``./work_dirs/<config file name>``.
+    """
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        name = osp.splitext(osp.basename(args.config))[0]
+        cfg.work_dir = osp.join('./work_dirs', name)
+    return cfg
+
+
+def build_runner(cfg: Config):
+    """Builds the runner the config asks for (``runner_type``) or the default
+    MMEngine runner. Importing the plugin first allow-lists the classes that
+    MMEngine stores in its checkpoints (see
+    :mod:`imbalance_plugin.utils.checkpoint`)."""
+    import imbalance_plugin.utils.checkpoint  # noqa: F401
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)
