@@ -1,0 +1,97 @@
+"""Shape checks, label-weight broadcasting and loss reduction shared by the losses.
+
+The semantics are those of mmdet's ``weight_reduce_loss``: the element-wise
+loss is multiplied by the weight, then ``'none'`` returns it, ``'sum'`` sums
+it and ``'mean'`` divides the sum by ``avg_factor`` (plus the float32 machine
+epsilon, so that an ``avg_factor`` of 0 gives 0, not NaN) or, without
+``avg_factor``, takes the mean over all elements.
+"""
+from typing import Optional, Union
+
+import torch
+from torch import Tensor
+
+REDUCTIONS = ('none', 'mean', 'sum')
+_EPS = torch.finfo(torch.float32).eps
+
+
+def check_reduction(reduction: str, name: str = 'reduction') -> str:
+    """Returns ``reduction`` or raises ValueError naming the allowed values."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f'{name} must be one of {REDUCTIONS}, got '
+                         f'{reduction!r}')
+    return reduction
+
+
+def check_same_shape(pred: Tensor, target: Tensor, what: str = 'target'):
+    """Raises ValueError giving both shapes unless they are equal."""
+    if pred.shape != target.shape:
+        raise ValueError(f'pred and {what} shapes differ: pred '
+                         f'{tuple(pred.shape)}, {what} {tuple(target.shape)}')
+
+
+def check_class_target(pred: Tensor, target: Tensor):
+    """Checks a classification target against ``pred`` of shape (N, C).
+
+    The target is either class indices of shape (N,) (an integer tensor) or
+    one-hot / soft targets of shape (N, C). Returns True for class indices.
+    """
+    if pred.dim() != 2:
+        raise ValueError(f'pred must have shape (N, C), got '
+                         f'{tuple(pred.shape)}')
+    if target.dim() == 1:
+        if target.shape[0] != pred.shape[0] or target.is_floating_point():
+            raise ValueError(
+                'pred and target shapes differ: pred '
+                f'{tuple(pred.shape)}, target {tuple(target.shape)} '
+                f'({target.dtype}); a target is class indices of shape (N,) '
+                '(an integer tensor) or one-hot of the shape of pred')
+        return True
+    check_same_shape(pred, target)
+    return False
+
+
+def broadcast_weight(weight: Optional[Tensor], shape: torch.Size,
+                     name: str = 'weight') -> Optional[Tensor]:
+    """Views ``weight`` so that it broadcasts against a loss of ``shape``.
+
+    Accepted: ``None``, the loss shape itself, one weight per row (N,) or
+    (N, 1) of a 2-D loss, or the loss flattened (N * C,), as mmdet's losses
+    accept. Anything else raises ValueError giving both shapes.
+    """
+    if weight is None:
+        return None
+    if weight.shape == shape:
+        return weight
+    if len(shape) == 2:
+        if weight.dim() == 1 and weight.shape[0] == shape[0]:
+            return weight.unsqueeze(1)
+        if weight.dim() == 2 and tuple(weight.shape) == (shape[0], 1):
+            return weight
+        if weight.dim() == 1 and weight.shape[0] == shape[0] * shape[1]:
+            return weight.view(shape)
+    raise ValueError(f'{name} of shape {tuple(weight.shape)} does not fit a '
+                     f'loss of shape {tuple(shape)}')
+
+
+def reduce_loss(loss: Tensor, reduction: str,
+                avg_factor: Optional[Union[float, Tensor]] = None) -> Tensor:
+    """Reduces an element-wise (already weighted) loss.
+
+    Args:
+        loss: element-wise loss, any shape.
+        reduction: ``'none'``, ``'mean'`` or ``'sum'``.
+        avg_factor: divisor of the summed loss for ``'mean'``; not allowed
+            with ``'sum'``.
+    """
+    if reduction == 'none':
+        return loss
+    if reduction == 'sum':
+        if avg_factor is not None:
+            raise ValueError('avg_factor can not be used with '
+                             "reduction='sum'")
+        return loss.sum()
+    if avg_factor is None:
+        # The mean of no element is 0 here, not NaN.
+        return loss.sum() / max(loss.numel(), 1)
+    return loss.sum() / (avg_factor + _EPS)

@@ -1,0 +1,15 @@
+"""Class-index targets as one-hot rows, built on the fly inside the kernels."""
+import torch
+from torch import Tensor
+
+
+def one_hot(labels: Tensor, num_channels: int, dtype: torch.dtype) -> Tensor:
+    """One-hot rows of shape (N, num_channels) from labels of shape (N,).
+
+    A label outside ``[0, num_channels)`` gives a row of zeros: with sigmoid
+    classifiers the background index ``num_channels`` is an all-negative
+    row, exactly as mmdet expands it. Written as a comparison with
+    ``arange`` (no scatter), so that a compiled kernel fuses it away.
+    """
+    channels = torch.arange(num_channels, device=labels.device)
+    return (labels.unsqueeze(-1) == channels).to(dtype)

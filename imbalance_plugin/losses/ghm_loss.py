@@ -1,0 +1,146 @@
+"""Registered GHM-C and GHM-R modules: the loss functions of
+:mod:`imbalance_plugin.functional.ghm` with their moving averages held in
+buffers (saved in checkpoints, restored on resume)."""
+from typing import Optional, Union
+
+import torch
+from torch import Tensor, nn
+
+from ..functional.ghm import ghmc_loss, ghmr_loss
+from ..functional.gradient_density import bin_edges
+from ..registry import MODELS
+from ._validation import (check_bool, check_number, check_positive_int,
+                          check_reduction, resolve_reduction)
+
+
+class _GradientHarmonized(nn.Module):
+    """Buffers and arguments shared by GHM-C and GHM-R."""
+
+    def __init__(self, bins, momentum, loss_weight, reduction, all_reduce,
+                 compiled, last_edge):
+        super().__init__()
+        self.bins = check_positive_int(bins, 'bins')
+        self.momentum = check_number(momentum, 'momentum', low=0, high=1,
+                                     high_open=True)
+        self.loss_weight = check_number(loss_weight, 'loss_weight', low=0)
+        self.reduction = check_reduction(reduction)
+        self.all_reduce = check_bool(all_reduce, 'all_reduce')
+        self.compiled = check_bool(compiled, 'compiled')
+        self.register_buffer('edges', bin_edges(self.bins, last_edge),
+                             persistent=False)
+        self.register_buffer('acc_sum',
+                             torch.zeros(self.bins, dtype=torch.float32))
+
+    def _store(self, new_acc_sum: Tensor):
+        with torch.no_grad():
+            self.acc_sum.copy_(new_acc_sum)
+
+    def extra_repr(self) -> str:
+        return (f'bins={self.bins}, momentum={self.momentum}, '
+                f'loss_weight={self.loss_weight}, '
+                f'reduction={self.reduction!r}, all_reduce={self.all_reduce}')
+
+
+@MODELS.register_module()
+class GHMC(_GradientHarmonized):
+    r"""GHM-C loss, ``type='imbalance_plugin.GHMC'``.
+
+    Cross-entropy reweighted by the inverse gradient density:
+    :math:`L = \frac1N \sum_i \beta_i w_i \mathrm{CE}_i`,
+    :math:`\beta_i = N / (n\,S_{k(i)})`, see
+    :mod:`imbalance_plugin.functional.ghm` and
+    :mod:`imbalance_plugin.functional.gradient_density`.
+
+    Args:
+        bins: number of unit regions of the gradient norm, >= 1 (paper: 30).
+        momentum: moving-average momentum in [0, 1) (paper: 0.75).
+        use_sigmoid: sigmoid per class (True) or softmax over the classes and
+            background (False; :math:`g = 1 - p_y`).
+        loss_weight: multiplier of the loss, >= 0.
+        reduction: 'mean' (divide by the number of valid elements N), 'sum'
+            or 'none'.
+        all_reduce: when distributed, count over the global batch so every
+            process holds the same moving average (see ghm's normalisation).
+        compiled: use the compiled kernels.
+
+    ``forward(pred, target, weight=None, avg_factor=None,
+    reduction_override=None)``: pred (N, C) logits (softmax (N, C + 1));
+    target class indices (N,) (background C) or one-hot of pred's shape;
+    weight the label weights, which multiply the loss (elements with weight
+    0 are ignored). ``avg_factor`` is accepted for the mmdet interface and
+    not used: GHM normalises by N, as the paper and mmdet do.
+    """
+
+    def __init__(self,
+                 bins: int = 30,
+                 momentum: float = 0.75,
+                 use_sigmoid: bool = True,
+                 loss_weight: float = 1.0,
+                 reduction: str = 'mean',
+                 all_reduce: bool = True,
+                 compiled: bool = True):
+        super().__init__(bins, momentum, loss_weight, reduction, all_reduce,
+                         compiled, last_edge=1 + 1e-6)
+        self.use_sigmoid = check_bool(use_sigmoid, 'use_sigmoid')
+
+    def forward(self,
+                pred: Tensor,
+                target: Tensor,
+                weight: Optional[Tensor] = None,
+                avg_factor: Optional[Union[float, Tensor]] = None,
+                reduction_override: Optional[str] = None) -> Tensor:
+        reduction = resolve_reduction(self.reduction, reduction_override)
+        loss, new_acc_sum = ghmc_loss(
+            pred, target, weight, self.acc_sum, self.edges, self.momentum,
+            use_sigmoid=self.use_sigmoid, reduction=reduction,
+            all_reduce=self.all_reduce, compiled=self.compiled)
+        self._store(new_acc_sum)
+        return self.loss_weight * loss
+
+
+@MODELS.register_module()
+class GHMR(_GradientHarmonized):
+    r"""GHM-R loss, ``type='imbalance_plugin.GHMR'``.
+
+    Authentic Smooth L1 :math:`\sqrt{d^2 + \mu^2} - \mu` reweighted by the
+    inverse density of its gradient norm :math:`|d| / \sqrt{d^2 + \mu^2}`.
+
+    Args:
+        mu: Authentic Smooth L1 parameter, > 0 (paper: 0.02).
+        bins: number of unit regions, >= 1 (paper: 10).
+        momentum: moving-average momentum in [0, 1) (paper: 0.7).
+        loss_weight: multiplier of the loss, >= 0 (mmdet's GHM RetinaNet
+            config: 10).
+        reduction, all_reduce, compiled: as in :class:`GHMC`.
+
+    ``forward(pred, target, weight=None, avg_factor=None,
+    reduction_override=None)``: pred and target of the same shape, e.g.
+    (N, 4); weight of that shape (or (N,)), multiplying the loss (elements
+    with weight 0 are ignored); ``avg_factor`` is not used (normaliser N).
+    """
+
+    def __init__(self,
+                 mu: float = 0.02,
+                 bins: int = 10,
+                 momentum: float = 0.7,
+                 loss_weight: float = 1.0,
+                 reduction: str = 'mean',
+                 all_reduce: bool = True,
+                 compiled: bool = True):
+        super().__init__(bins, momentum, loss_weight, reduction, all_reduce,
+                         compiled, last_edge=1e3)
+        self.mu = check_number(mu, 'mu', low=0, low_open=True)
+
+    def forward(self,
+                pred: Tensor,
+                target: Tensor,
+                weight: Optional[Tensor] = None,
+                avg_factor: Optional[Union[float, Tensor]] = None,
+                reduction_override: Optional[str] = None) -> Tensor:
+        reduction = resolve_reduction(self.reduction, reduction_override)
+        loss, new_acc_sum = ghmr_loss(
+            pred, target, weight, self.acc_sum, self.edges, self.momentum,
+            mu=self.mu, reduction=reduction, all_reduce=self.all_reduce,
+            compiled=self.compiled)
+        self._store(new_acc_sum)
+        return self.loss_weight * loss
