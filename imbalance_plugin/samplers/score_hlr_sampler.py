@@ -1,0 +1,251 @@
+"""Score-HLR sampler: ISR-N of PISA (Cao et al., CVPR 2020).
+
+Negatives whose best foreground score exceeds ``score_thr`` are *valid*. They
+are grouped by NMS-match of their decoded boxes at ``iou_thr``, ranked by
+Score-HLR (:func:`imbalance_plugin.functional.pisa.score_hlr_order`), and the
+top ones are sampled with weights ``(bias + (1 - bias) * (U - r) / U) ** k``;
+if too few are valid, the rest is filled at random from the invalid ones with
+the smallest HLR weight. The weights are rescaled so the sampled negatives'
+classification loss sum is unchanged.
+
+The sampler needs classification scores and box deltas of every negative
+candidate. :meth:`ScoreHLRSampler.sample` gets them like mmdet's sampler, by
+one extra forward of the RoI head given as ``context``, so it is a drop-in
+replacement. :class:`imbalance_plugin.PISARoIHead` instead calls the steps
+(:meth:`prepare`, :meth:`sample_positives`, :meth:`select_negatives`) itself
+and reuses the RoI features it pooled for the scoring in the loss.
+
+Random draws (``torch.randperm``) are made in the same order and sizes as
+mmdet 3.3.0's ``ScoreHLRSampler``, so a seeded run samples the same RoIs.
+"""
+import math
+
+import torch
+from mmcv.ops import nms
+from mmdet.models.task_modules.samplers import BaseSampler, SamplingResult
+from mmdet.structures.bbox import bbox2roi, get_box_tensor
+
+from imbalance_plugin.functional.pisa import (check_power_map,
+                                              loss_preserving_weights,
+                                              nms_match_leaders,
+                                              score_hlr_order,
+                                              score_hlr_weights)
+from imbalance_plugin.heads.unreduced_loss import unreduced_loss
+from imbalance_plugin.registry import TASK_UTILS
+
+
+def _check_fraction(value, name, upper_open=False):
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not (0 <= value < 1 if upper_open else 0 <= value <= 1)):
+        bound = '[0, 1)' if upper_open else '[0, 1]'
+        raise ValueError(
+            f'ScoreHLRSampler.{name} must be a number in {bound}, got '
+            f'{value!r}')
+
+
+@TASK_UTILS.register_module()
+class ScoreHLRSampler(BaseSampler):
+    """Importance-based sample reweighting of negatives (ISR-N).
+
+    Args:
+        num (int): RoIs sampled per image, > 0.
+        pos_fraction (float): upper fraction of positives, in [0, 1].
+        context (StandardRoIHead, optional): the RoI head whose
+            ``_bbox_forward`` scores the negatives and whose ``bbox_head``
+            gives the classification loss and the box coder. Set by the RoI
+            head when it builds its sampler.
+        neg_pos_ub (int): upper bound of negatives per positive, -1 for none.
+        add_gt_as_proposals (bool): add the ground truths as proposals.
+        k (float): power of the weight map, >= 0 (paper: 0.5).
+        bias (float): shift of the weight map, in [0, 1) (paper: 0).
+        score_thr (float): a negative is valid if its max foreground score
+            exceeds this, in [0, 1] (default 0.05).
+        iou_thr (float): IoU of NMS-match, in [0, 1] (default 0.5).
+    """
+
+    def __init__(self,
+                 num,
+                 pos_fraction,
+                 context=None,
+                 neg_pos_ub=-1,
+                 add_gt_as_proposals=True,
+                 k=0.5,
+                 bias=0.,
+                 score_thr=0.05,
+                 iou_thr=0.5,
+                 **kwargs):
+        if isinstance(num, bool) or not isinstance(num, int) or num <= 0:
+            raise ValueError(
+                f'ScoreHLRSampler.num must be an integer > 0, got {num!r}')
+        _check_fraction(pos_fraction, 'pos_fraction')
+        _check_fraction(score_thr, 'score_thr')
+        _check_fraction(iou_thr, 'iou_thr')
+        check_power_map(k, bias, 'ScoreHLRSampler')
+        if (isinstance(neg_pos_ub, bool) or not isinstance(neg_pos_ub, int)
+                or neg_pos_ub < -1):
+            raise ValueError('ScoreHLRSampler.neg_pos_ub must be -1 (no '
+                             f'bound) or an integer >= 0, got {neg_pos_ub!r}')
+        super().__init__(
+            num=num,
+            pos_fraction=pos_fraction,
+            neg_pos_ub=neg_pos_ub,
+            add_gt_as_proposals=add_gt_as_proposals)
+        self.context = context
+        self.k = k
+        self.bias = bias
+        self.score_thr = score_thr
+        self.iou_thr = iou_thr
+        # mmcv's nms suppresses at IoU > t, NMS-match at IoU >= t: the float32
+        # just below iou_thr makes the former behave as the latter.
+        self._nms_thr = float(
+            torch.nextafter(torch.tensor(iou_thr, dtype=torch.float32),
+                            torch.tensor(-math.inf)))
+
+    @property
+    def bbox_head(self):
+        return self.context.bbox_head
+
+    # The two abstract hooks of BaseSampler, for callers that use them.
+    def _sample_pos(self, assign_result, num_expected, **kwargs):
+        pos_inds = torch.nonzero(assign_result.gt_inds > 0).flatten()
+        if pos_inds.numel() <= num_expected:
+            return pos_inds
+        perm = torch.randperm(pos_inds.numel(), device=pos_inds.device)
+        return pos_inds[perm[:num_expected]]
+
+    def _sample_neg(self, assign_result, num_expected, **kwargs):
+        raise NotImplementedError(
+            'ScoreHLRSampler samples negatives with select_negatives(), '
+            'which needs their scores; use sample().')
+
+    def prepare(self, assign_result, pred_instances, gt_instances):
+        """Adds the ground truths as proposals (in place on assign_result).
+
+        Returns:
+            tuple[Tensor, Tensor]: priors (n, 4) and gt_flags (n,) uint8.
+        """
+        gt_bboxes = gt_instances.bboxes
+        priors = pred_instances.priors
+        gt_flags = priors.new_zeros((priors.shape[0], ), dtype=torch.uint8)
+        if self.add_gt_as_proposals and len(gt_bboxes) > 0:
+            priors = torch.cat([gt_bboxes, priors], dim=0)
+            assign_result.add_gt_(gt_instances.labels)
+            gt_flags = torch.cat(
+                [priors.new_ones(gt_bboxes.shape[0], dtype=torch.uint8),
+                 gt_flags])
+        return priors, gt_flags
+
+    def sample_positives(self, assign_result):
+        """Positives, at most ``num * pos_fraction`` drawn at random.
+
+        Returns:
+            tuple[Tensor, int]: positive indices and the number of negatives
+            to sample.
+        """
+        pos_inds = self._sample_pos(assign_result,
+                                    int(self.num * self.pos_fraction))
+        num_pos = pos_inds.numel()
+        num_neg = self.num - num_pos
+        if self.neg_pos_ub >= 0:
+            num_neg = min(num_neg, int(self.neg_pos_ub * max(1, num_pos)))
+        return pos_inds, num_neg
+
+    @staticmethod
+    def negative_candidates(assign_result):
+        """Indices of all negatives (assigned to background)."""
+        return torch.nonzero(assign_result.gt_inds == 0).flatten()
+
+    def select_negatives(self, cls_score, bbox_pred, neg_priors,
+                         num_expected):
+        """Score-HLR sampling of negatives given their head outputs.
+
+        Args:
+            cls_score (Tensor): (n, C + 1) classification logits of the n
+                negative candidates.
+            bbox_pred (Tensor): (n, 4) or (n, 4 * C) box deltas.
+            neg_priors (Tensor): (n, 4) their boxes.
+            num_expected (int): negatives wanted.
+
+        Returns:
+            tuple[Tensor, Tensor]: positions into the candidates of the
+            sampled negatives (HLR part first) and their (m,) weights.
+        """
+        num_neg = neg_priors.size(0)
+        num_expected = min(num_neg, num_expected)
+        if num_neg == 0:
+            return neg_priors.new_zeros(0, dtype=torch.long), \
+                neg_priors.new_ones(0)
+        bbox_head = self.bbox_head
+        num_classes = bbox_head.num_classes
+        cls_score = cls_score.detach()
+        background = cls_score.new_full((num_neg, ), num_classes,
+                                        dtype=torch.long)
+        ori_loss = unreduced_loss(bbox_head.loss_cls, cls_score, background)
+        if getattr(bbox_head.loss_cls, 'use_sigmoid', False):
+            probs = cls_score.sigmoid()[:, :num_classes]
+        else:
+            probs = cls_score.softmax(-1)[:, :num_classes]
+        max_score, argmax_score = probs.max(-1)
+        valid = max_score > self.score_thr
+        valid_inds = valid.nonzero().view(-1)
+        invalid_inds = (~valid).nonzero().view(-1)
+        num_valid = valid_inds.numel()
+        num_hlr = min(num_valid, num_expected)
+        num_rand = num_expected - num_hlr
+        if num_valid == 0:
+            select = torch.randperm(num_neg)[:num_expected].to(
+                neg_priors.device)
+            return select, cls_score.new_ones(num_expected)
+
+        valid_score = max_score[valid_inds]
+        deltas = bbox_pred.detach()[valid_inds]
+        if deltas.size(-1) > 4:
+            deltas = deltas.view(num_valid, -1, 4)[
+                torch.arange(num_valid, device=deltas.device),
+                argmax_score[valid_inds]]
+        boxes = get_box_tensor(
+            bbox_head.bbox_coder.decode(neg_priors[valid_inds], deltas))
+        _, keep = nms(boxes, valid_score, self._nms_thr)
+        leaders = nms_match_leaders(boxes, valid_score, keep, self.iou_thr)
+        select = valid_inds[score_hlr_order(valid_score, leaders)[:num_hlr]]
+        if num_rand > 0:
+            rand = torch.randperm(invalid_inds.numel())[:num_rand]
+            select = torch.cat([select, invalid_inds[rand.to(select.device)]])
+        weights = score_hlr_weights(num_hlr, num_rand, num_valid, self.k,
+                                    self.bias, device=cls_score.device)
+        weights = loss_preserving_weights(weights, ori_loss[select])
+        return select, weights
+
+    def sample(self, assign_result, pred_instances, gt_instances, feats=None,
+               **kwargs):
+        """Samples positives at random and negatives by Score-HLR.
+
+        The negatives are scored by one forward of ``context`` on ``feats``
+        (the features of this image), as mmdet's sampler does.
+
+        Returns:
+            tuple[SamplingResult, Tensor]: the sampling result and the
+            (num_neg,) weights of its negatives.
+        """
+        priors, gt_flags = self.prepare(assign_result, pred_instances,
+                                        gt_instances)
+        pos_inds, num_expected_neg = self.sample_positives(assign_result)
+        candidates = self.negative_candidates(assign_result)
+        neg_priors = priors[candidates]
+        if candidates.numel() > 0:
+            with torch.no_grad():
+                result = self.context._bbox_forward(feats,
+                                                    bbox2roi([neg_priors]))
+            cls_score, bbox_pred = result['cls_score'], result['bbox_pred']
+        else:
+            cls_score = bbox_pred = None
+        select, weights = self.select_negatives(cls_score, bbox_pred,
+                                                neg_priors, num_expected_neg)
+        sampling_result = SamplingResult(
+            pos_inds=pos_inds,
+            neg_inds=candidates[select],
+            priors=priors,
+            gt_bboxes=gt_instances.bboxes,
+            assign_result=assign_result,
+            gt_flags=gt_flags)
+        return sampling_result, weights
