@@ -24,20 +24,38 @@ class CheckpointRefusedError(RuntimeError):
 
 
 def _numpy_globals():
-    """The numpy callables and dtypes that pickled arrays and scalars use."""
+    """The numpy callables and dtype classes that pickled arrays and scalars
+    (the history buffers' float and integer arrays) refer to."""
     try:
         from numpy._core.multiarray import _reconstruct, scalar
     except ImportError:  # numpy < 2
         from numpy.core.multiarray import _reconstruct, scalar
     dtype_classes = [type(np.dtype(t)) for t in (
-        np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8,
-        np.float16, np.float32, np.float64)]
+        np.bool_, np.int32, np.int64, np.float32, np.float64)]
     return [_reconstruct, scalar, np.ndarray, np.dtype, *dtype_classes]
+
+
+def _history_buffer_statistic(owner, name):
+    """Stands in for ``builtins.getattr`` while unpickling.
+
+    MMEngine pickles the message hub's statistics methods as
+    ``getattr(HistoryBuffer, 'mean')``; a general ``getattr`` would let a
+    checkpoint reach any attribute (``ndarray.tofile`` writes files), so only
+    those lookups are answered.
+    """
+    if owner is HistoryBuffer and name in ('min', 'max', 'current', 'mean'):
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'getattr({owner!r}, {name!r}) is not allowed in a checkpoint; only '
+        'HistoryBuffer statistics methods are')
 
 
 #: Everything MMEngine 0.10.7 puts in a checkpoint besides tensors, containers
 #: and plain Python values.
-MMENGINE_CHECKPOINT_GLOBALS = [HistoryBuffer, *_numpy_globals()]
+MMENGINE_CHECKPOINT_GLOBALS = [
+    HistoryBuffer, *_numpy_globals(),
+    (_history_buffer_statistic, 'builtins.getattr'),
+]
 
 
 def allow_mmengine_checkpoints():
@@ -63,9 +81,17 @@ def load_local_checkpoint(filename, map_location=None):
         raise CheckpointRefusedError(
             f'refusing to load checkpoint {filename}: it holds an object '
             'outside the allow-list of tensors, plain values and the classes '
-            'MMEngine stores, and loading it could run code. torch said: '
-            f'{str(error).splitlines()[0]} ... (full message: see the chained '
-            'exception above)') from error
+            'MMEngine stores, and loading it could run code '
+            f'({_offending_global(error)}).') from error
+
+
+def _offending_global(error):
+    """The line of torch's long refusal message that names the object."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    for line in lines:
+        if any(key in line for key in ('GLOBAL', 'global', 'but got')):
+            return line.replace('WeightsUnpickler error: ', '')
+    return lines[-1] if lines else 'no detail given'
 
 
 allow_mmengine_checkpoints()

@@ -50,15 +50,41 @@ def load_config(args: argparse.Namespace) -> Config:
     return cfg
 
 
+def prepare_cpu_distributed(cfg: Config) -> Config:
+    """Lets ``--launcher pytorch`` run on machines without CUDA.
+
+    MMEngine's pytorch launcher calls ``torch.cuda.set_device`` and wraps the
+    model in DDP with ``device_ids=[LOCAL_RANK]``, both of which fail for a
+    CPU model. Without CUDA the process group is started here with gloo from
+    the variables torchrun sets (MMEngine then skips its own start), and DDP
+    gets ``device_ids=None``.
+    """
+    import torch
+    import torch.distributed as dist
+
+    if cfg.launcher != 'pytorch' or torch.cuda.is_available():
+        return cfg
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    wrapper = dict(type='MMDistributedDataParallel', broadcast_buffers=False,
+                   find_unused_parameters=cfg.get('find_unused_parameters',
+                                                  False))
+    wrapper.update(cfg.get('model_wrapper_cfg') or {})
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+    return cfg
+
+
 def build_runner(cfg: Config):
     """Builds the runner the config asks for (``runner_type``) or the default
     MMEngine runner. Importing the plugin first allow-lists the classes that
     MMEngine stores in its checkpoints (see
     :mod:`imbalance_plugin.utils.checkpoint`)."""
-    import imbalance_plugin.utils.checkpoint  # noqa: F401
+    import imbalance_plugin  # noqa: F401
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
+    cfg = prepare_cpu_distributed(cfg)
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
