@@ -46,12 +46,24 @@ say "installing build tools for mmcv (numpy, ninja, setuptools<70, wheel)"
 "${pip[@]}" install -q "numpy>=1.24,<2.3" ninja "setuptools<70" wheel
 
 if ! have mmcv 2.1.0; then
-  say "building mmcv 2.1.0 with its C++ ops from source."
-  say "this takes about 14 minutes on 2 cores the first time (pip caches the wheel afterwards); compiler output follows"
+  log="$VENV/mmcv-build.log"
+  say "building mmcv 2.1.0 with its C++ ops from source (MMCV_WITH_OPS=1)."
+  say "about 14 minutes on 2 cores the first time; pip caches the wheel, so later set-ups take seconds."
+  say "compiler output goes to $log; a progress line follows every minute."
+  start=$SECONDS
   MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
-    "${pip[@]}" install --no-build-isolation -v "mmcv==2.1.0" 2>&1 \
-    | grep --line-buffered -E '^\[[0-9]+/[0-9]+\]|Successfully|error|Error|Building wheel|Using cached|Created wheel' || true
-  have mmcv 2.1.0 || { echo "[setup] mmcv build failed; rerun with: $VENV/bin/pip install --no-build-isolation -v mmcv==2.1.0" >&2; exit 1; }
+    "${pip[@]}" install --no-build-isolation -v "mmcv==2.1.0" >"$log" 2>&1 &
+  build=$!
+  while kill -0 "$build" 2>/dev/null; do
+    sleep 60
+    kill -0 "$build" 2>/dev/null && say "still building mmcv: $(( (SECONDS - start) / 60 )) min elapsed"
+  done
+  if ! wait "$build" || ! have mmcv 2.1.0; then
+    tail -n 40 "$log" >&2
+    echo "[setup] mmcv build failed (full log: $log)" >&2
+    exit 1
+  fi
+  say "mmcv built in $(( (SECONDS - start) / 60 )) min"
 fi
 
 say "installing requirements.txt (mmengine, mmdet, pycocotools, ...)"
