@@ -1,1 +1,3 @@
 """Registered heads of the plugin; importing this package registers them."""
+from .pisa_retina_head import PISARetinaHead  # noqa: F401
+from .pisa_roi_head import PISARoIHead  # noqa: F401

@@ -1,0 +1,213 @@
+"""RetinaNet head with PISA's ISR-P and CARL (Cao et al., CVPR 2020).
+
+Settings live in the detector's ``train_cfg`` as in mmdet's PISA configs;
+leaving one out switches that part off::
+
+    train_cfg=dict(..., isr=dict(k=2., bias=0.), carl=dict(k=1., bias=0.2))
+
+* ``isr``: positives' classification weights become the ISR-P weights
+  (IoU-HLR mapped by ``(bias + (1 - bias) * u) ** k``), rescaled so their
+  classification loss sum is unchanged; computed without gradient.
+* ``carl``: adds ``loss_carl``, the positives' regression loss weighted by
+  the map of their classification score (gradient reaches the classifier).
+
+Any classification loss works (sigmoid or softmax): ISR-P renormalises with
+the head's own ``loss_cls``; CARL uses the head's own ``loss_bbox``.
+"""
+import torch
+from mmdet.models.dense_heads import RetinaHead
+from mmdet.structures.bbox import get_box_tensor
+
+from imbalance_plugin.functional.pisa import (aligned_box_iou, carl_loss,
+                                              check_power_map, isr_p_weights,
+                                              loss_preserving_weights)
+from imbalance_plugin.heads.unreduced_loss import unreduced_loss
+from imbalance_plugin.registry import MODELS
+
+
+def check_pisa_cfg(train_cfg, owner):
+    """Validates ``train_cfg.isr`` and ``train_cfg.carl`` (k >= 0, bias in
+    [0, 1), no other keys) at build time."""
+    if not train_cfg:
+        return
+    for part in ('isr', 'carl'):
+        cfg = train_cfg.get(part, None)
+        if cfg is None:
+            continue
+        unknown = set(cfg) - {'k', 'bias'}
+        if unknown:
+            raise ValueError(f'{owner}: train_cfg.{part} accepts only k and '
+                             f'bias, got {sorted(unknown)}')
+        defaults = dict(isr=(2., 0.), carl=(1., 0.2))[part]
+        check_power_map(
+            cfg.get('k', defaults[0]), cfg.get('bias', defaults[1]),
+            f'train_cfg.{part}')
+
+
+def pisa_part(train_cfg, part):
+    """``dict(k=..., bias=...)`` of ``part`` ('isr' or 'carl'), or None."""
+    cfg = train_cfg.get(part, None) if train_cfg else None
+    if cfg is None:
+        return None
+    defaults = dict(isr=dict(k=2., bias=0.), carl=dict(k=1., bias=0.2))[part]
+    return {**defaults, **cfg}
+
+
+def isr_p_label_weights(cls_score, bbox_pred, priors, labels, label_weights,
+                        bbox_targets, gt_groups, num_classes, loss_cls,
+                        bbox_coder, reg_decoded_bbox=False, k=2., bias=0.):
+    """Label weights with ISR-P applied to the positives, without gradient.
+
+    The positives' predictions and targets are decoded, their IoU ranked by
+    IoU-HLR and mapped to weights, and the weights rescaled so that the
+    positives' classification loss (``loss_cls``, unreduced) keeps its sum.
+
+    Args:
+        cls_score (Tensor): (n, C) classification scores of all samples.
+        bbox_pred (Tensor): (n, 4) or (n, 4 * num_classes) deltas.
+        priors (Tensor): (n, 4) anchors or RoI boxes.
+        labels (Tensor): (n,) labels, ``num_classes`` for background.
+        label_weights (Tensor): (n,) classification weights.
+        bbox_targets (Tensor): (n, 4) regression targets (deltas, or boxes
+            with ``reg_decoded_bbox``).
+        gt_groups (Tensor): (p,) batch-unique ground-truth id of each of the
+            p positives, in sample order.
+
+    Returns:
+        Tensor: (n,) new label weights (a new tensor).
+    """
+    with torch.no_grad():
+        pos_inds = ((labels >= 0) & (labels < num_classes)).nonzero().view(-1)
+        pos_labels = labels[pos_inds]
+        pos_priors = priors[pos_inds]
+        deltas = bbox_pred.detach()[pos_inds]
+        if deltas.size(-1) > 4:
+            deltas = deltas.view(deltas.size(0), deltas.size(1) // 4, 4)[
+                torch.arange(pos_inds.numel(), device=deltas.device),
+                pos_labels]
+        boxes = get_box_tensor(bbox_coder.decode(pos_priors, deltas))
+        targets = bbox_targets[pos_inds]
+        if not reg_decoded_bbox:
+            targets = get_box_tensor(bbox_coder.decode(pos_priors, targets))
+        pos_weights = label_weights[pos_inds]
+        weights = isr_p_weights(
+            aligned_box_iou(boxes, targets), gt_groups, pos_labels,
+            pos_weights, k, bias)
+        loss = unreduced_loss(loss_cls, cls_score.detach()[pos_inds],
+                              pos_labels)
+        new_weights = label_weights.clone()
+        new_weights[pos_inds] = loss_preserving_weights(
+            weights, loss, pos_weights)
+    return new_weights
+
+
+def class_probability(cls_score, labels, use_sigmoid):
+    """Probability of each row's ``labels`` class, (n,)."""
+    probs = cls_score.sigmoid() if use_sigmoid else cls_score.softmax(-1)
+    return probs.gather(1, labels[:, None]).squeeze(1)
+
+
+def gt_groups_of(sampling_results):
+    """Batch-unique ground-truth id of each positive, image after image."""
+    groups, offset = [], 0
+    for result in sampling_results:
+        groups.append(result.pos_assigned_gt_inds + offset)
+        offset += result.num_gts
+    return torch.cat(groups)
+
+
+@MODELS.register_module()
+class PISARetinaHead(RetinaHead):
+    """RetinaHead whose loss applies ISR-P (``train_cfg.isr``) and CARL
+    (``train_cfg.carl``); the rest is RetinaNet's."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        check_pisa_cfg(self.train_cfg, type(self).__name__)
+
+    def loss_by_feat(self,
+                     cls_scores,
+                     bbox_preds,
+                     batch_gt_instances,
+                     batch_img_metas,
+                     batch_gt_instances_ignore=None):
+        """Classification, regression and (with CARL) CARL losses.
+
+        Args:
+            cls_scores (list[Tensor]): per level, (N, A * C, H, W).
+            bbox_preds (list[Tensor]): per level, (N, A * 4, H, W).
+            batch_gt_instances (list[InstanceData]): ground truths per image.
+            batch_img_metas (list[dict]): image metas.
+            batch_gt_instances_ignore (list[InstanceData], optional).
+
+        Returns:
+            dict[str, Tensor]: ``loss_cls``, ``loss_bbox`` and ``loss_carl``.
+        """
+        featmap_sizes = [featmap.size()[-2:] for featmap in cls_scores]
+        device = cls_scores[0].device
+        anchor_list, valid_flag_list = self.get_anchors(
+            featmap_sizes, batch_img_metas, device=device)
+        targets = self.get_targets(
+            anchor_list,
+            valid_flag_list,
+            batch_gt_instances,
+            batch_img_metas,
+            batch_gt_instances_ignore=batch_gt_instances_ignore,
+            return_sampling_results=True)
+        (labels_list, label_weights_list, bbox_targets_list, bbox_weights_list,
+         avg_factor, sampling_results) = targets
+
+        num_imgs = len(batch_img_metas)
+        channels = self.cls_out_channels
+        cls_score = torch.cat([
+            s.permute(0, 2, 3, 1).reshape(num_imgs, -1, channels)
+            for s in cls_scores
+        ], 1).reshape(-1, channels)
+        bbox_pred = torch.cat([
+            p.permute(0, 2, 3, 1).reshape(num_imgs, -1, 4) for p in bbox_preds
+        ], 1).reshape(-1, 4)
+        anchors = torch.cat(
+            [get_box_tensor(torch.cat(levels)) for levels in anchor_list])
+        labels = torch.cat(labels_list, 1).reshape(-1)
+        label_weights = torch.cat(label_weights_list, 1).reshape(-1)
+        bbox_targets = torch.cat(bbox_targets_list, 1).reshape(-1, 4)
+        bbox_weights = torch.cat(bbox_weights_list, 1).reshape(-1, 4)
+
+        isr_cfg = pisa_part(self.train_cfg, 'isr')
+        if isr_cfg is not None:
+            label_weights = isr_p_label_weights(
+                cls_score, bbox_pred, anchors, labels, label_weights,
+                bbox_targets, gt_groups_of(sampling_results),
+                self.num_classes, self.loss_cls, self.bbox_coder,
+                self.reg_decoded_bbox, **isr_cfg)
+
+        losses = dict(
+            loss_cls=self.loss_cls(
+                cls_score, labels, label_weights, avg_factor=avg_factor),
+            loss_bbox=self._regression_loss(
+                bbox_pred, anchors, bbox_targets, bbox_weights, avg_factor))
+
+        carl_cfg = pisa_part(self.train_cfg, 'carl')
+        if carl_cfg is not None:
+            pos_inds = ((labels >= 0) &
+                        (labels < self.num_classes)).nonzero().view(-1)
+            pos_labels = labels[pos_inds]
+            pos_pred = bbox_pred[pos_inds]
+            if self.reg_decoded_bbox:
+                pos_pred = get_box_tensor(
+                    self.bbox_coder.decode(anchors[pos_inds], pos_pred))
+            reg_loss = self.loss_bbox(
+                pos_pred, bbox_targets[pos_inds], reduction_override='none')
+            scores = class_probability(cls_score[pos_inds], pos_labels,
+                                       self.use_sigmoid_cls)
+            losses['loss_carl'] = carl_loss(scores, reg_loss, avg_factor,
+                                            **carl_cfg)
+        return losses
+
+    def _regression_loss(self, bbox_pred, anchors, bbox_targets, bbox_weights,
+                         avg_factor):
+        if self.reg_decoded_bbox:
+            bbox_pred = get_box_tensor(
+                self.bbox_coder.decode(anchors, bbox_pred))
+        return self.loss_bbox(
+            bbox_pred, bbox_targets, bbox_weights, avg_factor=avg_factor)
