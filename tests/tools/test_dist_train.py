@@ -1,4 +1,5 @@
-"""tools/dist_train.sh: two CPU processes (gloo) train the toy RetinaNet."""
+"""tools/dist_train.sh: two CPU processes (gloo) train the toy RetinaNet, with
+the learning rate scaled to the total batch size (--auto-scale-lr)."""
 import socket
 
 from .tool_runner import TOY_RETINANET, logged_train_scalars, run_tool, tiny_options
@@ -14,9 +15,14 @@ def test_two_process_cpu_training(tmp_path, monkeypatch):
     monkeypatch.setenv('PORT', str(_free_port()))
     monkeypatch.setenv('OMP_NUM_THREADS', '1')
     result = run_tool('tools/dist_train.sh', TOY_RETINANET, 2, '--work-dir',
-                      tmp_path, '--cfg-options', *tiny_options(max_iters=3))
+                      tmp_path, '--auto-scale-lr', '--cfg-options',
+                      *tiny_options(max_iters=3))
     log = result.stdout + result.stderr
-    assert 'world_size: 2' in log or "'world_size': 2" in log or 'World size: 2' in log
+    # MMEngine's environment report: launcher and number of processes
+    assert 'Distributed launcher: pytorch' in log
+    assert 'GPU number: 2' in log
+    # 2 processes x batch 2 against the toy base batch size of 8
+    assert 'Scaling the original LR by 0.5.' in log
     logged = logged_train_scalars(tmp_path)
     assert sorted(logged) == [1, 2, 3]
     assert (tmp_path / 'iter_3.pth').exists()

@@ -70,8 +70,13 @@ def test_checkpoint_with_foreign_object_is_refused(uninterrupted, tmp_path):
 
 def test_allow_list_is_exactly_what_mmengine_stores(uninterrupted):
     from imbalance_plugin.utils.checkpoint import MMENGINE_CHECKPOINT_GLOBALS
-    needed = set(torch.serialization.get_unsafe_globals_in_checkpoint(
-        str(uninterrupted / 'iter_2.pth')))
+    allow_listed = torch.serialization.get_safe_globals()
+    torch.serialization.clear_safe_globals()
+    try:
+        needed = set(torch.serialization.get_unsafe_globals_in_checkpoint(
+            str(uninterrupted / 'iter_2.pth')))
+    finally:
+        torch.serialization.add_safe_globals(allow_listed)
     allowed = set()
     for entry in MMENGINE_CHECKPOINT_GLOBALS:
         if isinstance(entry, tuple):
