@@ -8,7 +8,7 @@ setup:
 	@bash tools/setup_env.sh
 
 demo: setup
-	$(PYTHON) tools/demo.py
+	$(PYTHON) tools/ablate.py retinanet-toy --seeds 1
 
 test: setup
 	$(PYTHON) -m pytest
