@@ -29,7 +29,7 @@ toy_test_pipeline = [
 ]
 
 toy_train_dataloader = dict(
-    batch_size=8,
+    batch_size=4,
     num_workers=1,
     persistent_workers=False,
     sampler=dict(_delete_=True, type='InfiniteSampler', shuffle=True),

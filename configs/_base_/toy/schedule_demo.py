@@ -24,4 +24,4 @@ toy_default_hooks = dict(
     logger=dict(interval=50),
     checkpoint=dict(by_epoch=False, interval=250, max_keep_ckpts=2))
 toy_log_processor = dict(by_epoch=False)
-toy_auto_scale_lr = dict(base_batch_size=8)
+toy_auto_scale_lr = dict(base_batch_size=4)
