@@ -39,33 +39,12 @@ import torch
 from torch import Tensor
 
 from .compile import kernel
+from .numerics import opmath, sigmoid_parts
 from .reduction import (broadcast_weight, check_class_target,
                         check_reduction, reduce_loss)
-from .targets import one_hot
+from .targets import dense_target
 
 Alpha = Optional[Union[float, Sequence[float], Tensor]]
-
-
-def _opmath(pred: Tensor) -> Tensor:
-    """float16 / bfloat16 are computed in float32, float64 stays float64."""
-    return pred.to(torch.promote_types(pred.dtype, torch.float32))
-
-
-def _dense_target(target: Tensor, x: Tensor) -> Tensor:
-    if target.dim() == x.dim():
-        return target.to(x.dtype)
-    return one_hot(target, x.shape[-1], x.dtype)
-
-
-def _sigmoid_parts(x: Tensor, t: Tensor):
-    r""":math:`\sigma(x)`, :math:`\sigma(-x)` and BCE with one exp and one log."""
-    e = torch.exp(-x.abs())
-    inv = 1 / (1 + e)
-    positive = x >= 0
-    p = torch.where(positive, inv, e * inv)
-    one_minus_p = torch.where(positive, e * inv, inv)
-    bce = x.clamp_min(0) - x * t + torch.log1p(e)
-    return p, one_minus_p, bce
 
 
 def _sigmoid_alpha_t(alpha, t: Tensor) -> Union[Tensor, float]:
@@ -77,33 +56,31 @@ def _sigmoid_alpha_t(alpha, t: Tensor) -> Union[Tensor, float]:
 
 
 class _SigmoidFocal(torch.autograd.Function):
-    """Element-wise sigmoid focal loss of (N, C) logits."""
+    """Element-wise sigmoid focal loss of (N, C) logits.
+
+    The forward pass also computes the derivative (it shares every term with
+    the loss) and the backward pass only scales it.
+    """
 
     @staticmethod
     def forward(ctx, pred, target, gamma, alpha):
-        x = _opmath(pred)
-        t = _dense_target(target, x)
-        p, one_minus_p, bce = _sigmoid_parts(x, t)
+        x = opmath(pred)
+        t = dense_target(target, x)
+        p, one_minus_p, bce = sigmoid_parts(x, t)
         q = t * one_minus_p + (1 - t) * p
-        ctx.save_for_backward(pred, target,
-                              alpha if isinstance(alpha, Tensor) else None)
-        ctx.gamma = gamma
-        ctx.alpha = None if isinstance(alpha, Tensor) else alpha
-        return _sigmoid_alpha_t(alpha, t) * q.pow(gamma) * bce
+        alpha_t = _sigmoid_alpha_t(alpha, t)
+        modulator = alpha_t * q.pow(gamma)
+        if ctx.needs_input_grad[0]:
+            ratio = torch.where(q > 0, p * one_minus_p / q, 0.0)
+            derivative = modulator * (gamma * ratio * (1 - 2 * t) * bce +
+                                      p - t)
+            ctx.save_for_backward(derivative.to(pred.dtype))
+        return modulator * bce
 
     @staticmethod
     def backward(ctx, grad):
-        pred, target, alpha_tensor = ctx.saved_tensors
-        alpha = alpha_tensor if alpha_tensor is not None else ctx.alpha
-        gamma = ctx.gamma
-        x = _opmath(pred)
-        t = _dense_target(target, x)
-        p, one_minus_p, bce = _sigmoid_parts(x, t)
-        q = t * one_minus_p + (1 - t) * p
-        ratio = torch.where(q > 0, p * one_minus_p / q, 0.0)
-        dfl = (_sigmoid_alpha_t(alpha, t) * q.pow(gamma) *
-               (gamma * ratio * (1 - 2 * t) * bce + p - t))
-        return (grad * dfl).to(pred.dtype), None, None, None
+        derivative, = ctx.saved_tensors
+        return grad * derivative, None, None, None
 
 
 def _softmax_alpha(alpha, x: Tensor) -> Union[Tensor, float]:
@@ -116,36 +93,29 @@ def _softmax_alpha(alpha, x: Tensor) -> Union[Tensor, float]:
 
 
 class _SoftmaxFocal(torch.autograd.Function):
-    """Per-row softmax focal loss of (N, K) logits."""
+    """Per-row softmax focal loss of (N, K) logits; the derivative is
+    computed in the forward pass, as for :class:`_SigmoidFocal`."""
 
     @staticmethod
     def forward(ctx, pred, target, gamma, alpha):
-        x = _opmath(pred)
-        t = _dense_target(target, x)
+        x = opmath(pred)
+        t = dense_target(target, x)
         log_p = torch.log_softmax(x, dim=-1)
-        focal = (-torch.expm1(log_p)).pow(gamma)
-        ctx.save_for_backward(pred, target,
-                              alpha if isinstance(alpha, Tensor) else None)
-        ctx.gamma = gamma
-        ctx.alpha = None if isinstance(alpha, Tensor) else alpha
-        return -(t * _softmax_alpha(alpha, x) * focal * log_p).sum(-1)
+        one_minus_p = -torch.expm1(log_p)
+        weighted = t * _softmax_alpha(alpha, x) * one_minus_p.pow(gamma)
+        if ctx.needs_input_grad[0]:
+            p = torch.exp(log_p)
+            log_p_ratio = torch.where(
+                one_minus_p > 0, log_p / one_minus_p.clamp_min(1e-30), -1.0)
+            c = weighted * (gamma * p * log_p_ratio - 1)
+            derivative = c - p * c.sum(-1, keepdim=True)
+            ctx.save_for_backward(derivative.to(pred.dtype))
+        return -(weighted * log_p).sum(-1)
 
     @staticmethod
     def backward(ctx, grad):
-        pred, target, alpha_tensor = ctx.saved_tensors
-        alpha = alpha_tensor if alpha_tensor is not None else ctx.alpha
-        gamma = ctx.gamma
-        x = _opmath(pred)
-        t = _dense_target(target, x)
-        log_p = torch.log_softmax(x, dim=-1)
-        p = torch.exp(log_p)
-        one_minus_p = -torch.expm1(log_p)
-        log_p_ratio = torch.where(one_minus_p > 0,
-                                  log_p / one_minus_p.clamp_min(1e-30), -1.0)
-        c = (t * _softmax_alpha(alpha, x) * one_minus_p.pow(gamma) *
-             (gamma * p * log_p_ratio - 1))
-        dfl = c - p * c.sum(-1, keepdim=True)
-        return (grad.unsqueeze(-1) * dfl).to(pred.dtype), None, None, None
+        derivative, = ctx.saved_tensors
+        return grad.unsqueeze(-1) * derivative, None, None, None
 
 
 @kernel
@@ -222,6 +192,8 @@ def focal_loss(pred: Tensor,
         compiled: run the compiled kernel (see :mod:`.compile`).
     """
     check_reduction(reduction)
+    if reduction == 'sum' and avg_factor is not None:
+        raise ValueError("avg_factor can not be used with reduction='sum'")
     gamma = check_gamma(gamma)
     check_class_target(pred, target)
     channels = pred.shape[-1]

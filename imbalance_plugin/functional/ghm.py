@@ -20,9 +20,10 @@ sigmoid :math:`g` it lies in [0, 1] and is 0 for a perfect prediction.
 GHM-R: :math:`\ell = \sqrt{d^2 + \mu^2} - \mu` (Authentic Smooth L1) of
 :math:`d = x - t` and :math:`g = |d| / \sqrt{d^2 + \mu^2}`.
 
-Label weights are weights: unlike mmdet's GHMC / GHMR, which keep only
-``weight > 0``, the value multiplies the loss (the density still counts the
-elements with weight > 0). For 0/1 weights both agree.
+:math:`\beta` is a constant of the step (no gradient flows through the
+density). Label weights are weights: unlike mmdet's GHMC / GHMR, which keep
+only ``weight > 0``, the value multiplies the loss (the density still counts
+the elements with weight > 0). For 0/1 weights both agree.
 
 Distributed normalisation: with ``all_reduce=True`` and :math:`P > 1`
 processes, the counts and :math:`N` are those of the global batch, and each
@@ -30,20 +31,25 @@ process returns :math:`\frac{P}{N} \sum_{i \in \text{local}} \beta_i w_i
 \ell_i`. DistributedDataParallel averages gradients over the :math:`P`
 processes, so the averaged gradient (and the mean of the logged losses) is
 exactly that of one process computing :math:`L` on the whole batch.
+
+Each loss is two passes over the elements: one computes :math:`g` and counts
+the regions, one the loss and (in the same pass) its derivative, which the
+backward pass only scales. In a single process both passes and the density
+update are one compiled graph; distributed, the counts are all-reduced
+between two.
 """
 from typing import Optional, Tuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from .compile import kernel
-from .focal import _opmath
-from .gradient_density import (bin_counts, bin_index, global_counts,
-                               harmonizing_weights)
+from .gradient_density import (bin_counts, bin_slots, global_counts,
+                               harmonizing_weights, lane_table, world_size)
+from .numerics import opmath, sigmoid_parts
 from .reduction import (broadcast_weight, check_class_target,
                         check_reduction, check_same_shape)
-from .targets import one_hot
+from .targets import dense_target
 
 
 def _valid(weight: Optional[Tensor], like: Tensor) -> Tensor:
@@ -52,82 +58,154 @@ def _valid(weight: Optional[Tensor], like: Tensor) -> Tensor:
     return weight > 0
 
 
-def _class_target(target: Tensor, x: Tensor) -> Tensor:
-    if target.dim() == x.dim():
-        return target.to(x.dtype)
-    return one_hot(target, x.shape[-1], x.dtype)
-
-
 def _in_range(target: Tensor, channels: int) -> Tensor:
-    if target.is_floating_point() or target.dim() == 2:
+    if target.dim() == 2:
         return torch.ones((), dtype=torch.bool, device=target.device)
     return (target >= 0) & (target < channels)
 
 
-@kernel
-def _ghmc_bins(pred, target, weight, edges, use_sigmoid):
-    x = _opmath(pred).detach()
-    t = _class_target(target, x)
+class _HarmonizedBCE(torch.autograd.Function):
+    """:math:`\\beta` times binary cross-entropy, element-wise."""
+
+    @staticmethod
+    def forward(ctx, pred, target, slots, table):
+        x = opmath(pred)
+        t = dense_target(target, x)
+        p, _, bce = sigmoid_parts(x, t)
+        beta = table.to(x.dtype)[slots.long()]
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward((beta * (p - t)).to(pred.dtype))
+        return beta * bce
+
+    @staticmethod
+    def backward(ctx, grad):
+        derivative, = ctx.saved_tensors
+        return grad * derivative, None, None, None
+
+
+class _HarmonizedCE(torch.autograd.Function):
+    """:math:`\\beta` times softmax cross-entropy, per row."""
+
+    @staticmethod
+    def forward(ctx, pred, target, slots, table):
+        x = opmath(pred)
+        t = dense_target(target, x)
+        log_p = torch.log_softmax(x, dim=-1)
+        beta = table.to(x.dtype)[slots.long()]
+        if ctx.needs_input_grad[0]:
+            p = torch.exp(log_p)
+            derivative = p * t.sum(-1, keepdim=True) - t
+            ctx.save_for_backward(
+                (beta.unsqueeze(-1) * derivative).to(pred.dtype))
+        return -beta * (t * log_p).sum(-1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        derivative, = ctx.saved_tensors
+        return grad.unsqueeze(-1) * derivative, None, None, None
+
+
+class _HarmonizedASL1(torch.autograd.Function):
+    """:math:`\\beta` times Authentic Smooth L1, element-wise."""
+
+    @staticmethod
+    def forward(ctx, pred, target, slots, table, mu):
+        diff = opmath(pred) - target
+        root = torch.sqrt(diff * diff + mu * mu)
+        beta = table.to(diff.dtype)[slots.long()]
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward((beta * diff / root).to(pred.dtype))
+        return beta * (root - mu)
+
+    @staticmethod
+    def backward(ctx, grad):
+        derivative, = ctx.saved_tensors
+        return grad * derivative, None, None, None, None
+
+
+def _ghmc_slots(pred, target, weight, bins, use_sigmoid):
+    x = opmath(pred).detach()
+    t = dense_target(target, x)
     valid = _valid(weight, x)
     if use_sigmoid:
         g = (torch.sigmoid(x) - t).abs()
     else:
         g = 0.5 * (torch.softmax(x, dim=-1) - t).abs().sum(-1)
         valid = valid & _in_range(target, x.shape[-1])
-    index = bin_index(g, valid.expand_as(g), edges)
-    return index, bin_counts(index, edges.shape[0] - 1)
+    slots = bin_slots(g, valid.expand_as(g), bins)
+    return slots, bin_counts(slots, bins)
 
 
-@kernel
-def _ghmc_weighted(pred, target, weight, index, table, use_sigmoid, summed):
-    x = _opmath(pred)
-    t = _class_target(target, x)
-    if use_sigmoid:
-        loss = F.binary_cross_entropy_with_logits(x, t, reduction='none')
-    else:
-        loss = -(t * torch.log_softmax(x, dim=-1)).sum(-1)
-    beta = table[index.long()]
-    loss = loss * (beta if weight is None else beta * weight)
-    return loss.sum() if summed else loss
+def _ghmc_weighted(pred, target, weight, slots, table, use_sigmoid):
+    function = _HarmonizedBCE if use_sigmoid else _HarmonizedCE
+    loss = function.apply(pred, target, slots, lane_table(table))
+    return loss if weight is None else loss * weight
 
 
-@kernel
-def _ghmr_bins(pred, target, weight, edges, mu):
-    diff = (_opmath(pred) - target).detach()
+def _ghmr_slots(pred, target, weight, bins, mu):
+    diff = (opmath(pred) - target).detach()
+    # mmdet's expression, so that g falls in the same regions
     g = (diff / torch.sqrt(mu * mu + diff * diff)).abs()
-    valid = _valid(weight, diff).expand_as(g)
-    index = bin_index(g, valid, edges)
-    return index, bin_counts(index, edges.shape[0] - 1)
+    slots = bin_slots(g, _valid(weight, diff).expand_as(g), bins)
+    return slots, bin_counts(slots, bins)
 
 
-@kernel
-def _ghmr_weighted(pred, target, weight, index, table, mu, summed):
-    diff = _opmath(pred) - target
-    loss = torch.sqrt(diff * diff + mu * mu) - mu
-    beta = table[index.long()]
-    loss = loss * (beta if weight is None else beta * weight)
-    return loss.sum() if summed else loss
+def _ghmr_weighted(pred, target, weight, slots, table, mu):
+    loss = _HarmonizedASL1.apply(pred, target, slots, lane_table(table), mu)
+    return loss if weight is None else loss * weight
 
 
 def _reduce(loss: Tensor, reduction: str, total: Tensor,
             processes: int) -> Tensor:
-    if reduction == 'mean':
-        return loss * (processes / total)
-    return loss
+    if reduction == 'none':
+        return loss
+    loss = loss.sum()
+    return loss * (processes / total) if reduction == 'mean' else loss
 
 
-def _harmonize(index_counts, acc_sum, momentum, all_reduce):
-    index, counts = index_counts
-    counts, processes = global_counts(counts, all_reduce)
+def _local(slots_fn, weighted_fn, pred, target, weight, acc_sum, momentum,
+           option, reduction):
+    """Both passes and the density update, for a single process."""
+    slots, counts = slots_fn(pred, target, weight, acc_sum.shape[0], option)
+    table, new_acc_sum, total = harmonizing_weights(counts, acc_sum,
+                                                    momentum)
+    loss = weighted_fn(pred, target, weight, slots, table, option)
+    return _reduce(loss, reduction, total, 1), new_acc_sum
+
+
+def _distributed(slots_fn, weighted_fn, pred, target, weight, acc_sum,
+                 momentum, option, reduction, compiled):
+    """The two passes with the counts all-reduced between them."""
+    slots, counts = slots_fn(pred, target, weight, acc_sum.shape[0], option,
+                             compiled=compiled)
+    counts, processes = global_counts(counts, True)
     table, new_acc_sum, total = harmonizing_weights(counts, acc_sum, momentum)
-    return index, table, new_acc_sum, total, processes
+    loss = weighted_fn(pred, target, weight, slots, table, option,
+                       compiled=compiled)
+    return _reduce(loss, reduction, total, processes), new_acc_sum
+
+
+# One compiled graph per task and path (each kernel keeps its own cache).
+@kernel
+def _ghmc_local(*args):
+    return _local(_ghmc_slots, _ghmc_weighted, *args)
+
+
+@kernel
+def _ghmr_local(*args):
+    return _local(_ghmr_slots, _ghmr_weighted, *args)
+
+
+_ghmc_slots_kernel = kernel(_ghmc_slots)
+_ghmc_weighted_kernel = kernel(_ghmc_weighted)
+_ghmr_slots_kernel = kernel(_ghmr_slots)
+_ghmr_weighted_kernel = kernel(_ghmr_weighted)
 
 
 def ghmc_loss(pred: Tensor,
               target: Tensor,
               weight: Optional[Tensor],
               acc_sum: Tensor,
-              edges: Tensor,
               momentum: float,
               use_sigmoid: bool = True,
               reduction: str = 'mean',
@@ -143,9 +221,8 @@ def ghmc_loss(pred: Tensor,
             [0, K) is ignored) or one-hot / soft targets of pred's shape.
         weight: label weights, (N,) or (N, 1) per row, or (N, C) / (N * C,)
             per element (sigmoid); elements with weight 0 are ignored.
-        acc_sum: moving average :math:`S` of the region counts, (bins,).
-        edges: region edges, (bins + 1,), see
-            :func:`~.gradient_density.bin_edges` (last edge :math:`1+10^{-6}`).
+        acc_sum: moving average :math:`S` of the region counts; its length
+            is the number of regions (``bins``).
         momentum: :math:`\mu \in [0, 1)` of the moving average.
         use_sigmoid: sigmoid (True) or softmax (False) form.
         reduction: 'mean' (divide by the number of valid elements), 'sum' or
@@ -160,19 +237,17 @@ def ghmc_loss(pred: Tensor,
     check_class_target(pred, target)
     loss_shape = pred.shape if use_sigmoid else pred.shape[:1]
     weight = broadcast_weight(weight, loss_shape)
-    index, table, new_acc_sum, total, processes = _harmonize(
-        _ghmc_bins(pred, target, weight, edges, use_sigmoid,
-                   compiled=compiled), acc_sum, momentum, all_reduce)
-    loss = _ghmc_weighted(pred, target, weight, index, table, use_sigmoid,
-                          reduction != 'none', compiled=compiled)
-    return _reduce(loss, reduction, total, processes), new_acc_sum
+    args = (pred, target, weight, acc_sum, momentum, use_sigmoid, reduction)
+    if all_reduce and world_size() > 1:
+        return _distributed(_ghmc_slots_kernel, _ghmc_weighted_kernel, *args,
+                            compiled=compiled)
+    return _ghmc_local(*args, compiled=compiled)
 
 
 def ghmr_loss(pred: Tensor,
               target: Tensor,
               weight: Optional[Tensor],
               acc_sum: Tensor,
-              edges: Tensor,
               momentum: float,
               mu: float = 0.02,
               reduction: str = 'mean',
@@ -186,7 +261,6 @@ def ghmr_loss(pred: Tensor,
         weight: weights of pred's shape (or (N,) per row of a 2-D pred);
             elements with weight 0 are ignored.
         acc_sum: moving average :math:`S` of the region counts, (bins,).
-        edges: region edges, (bins + 1,) (last edge large, e.g. 1000).
         momentum: :math:`\mu \in [0, 1)` of the moving average (the paper's
             momentum, not the Authentic Smooth L1 parameter ``mu``).
         mu: :math:`\mu > 0` of the Authentic Smooth L1 loss.
@@ -198,9 +272,8 @@ def ghmr_loss(pred: Tensor,
     check_same_shape(pred, target)
     weight = broadcast_weight(weight, pred.shape)
     target = target.to(torch.promote_types(pred.dtype, torch.float32))
-    index, table, new_acc_sum, total, processes = _harmonize(
-        _ghmr_bins(pred, target, weight, edges, mu, compiled=compiled),
-        acc_sum, momentum, all_reduce)
-    loss = _ghmr_weighted(pred, target, weight, index, table, mu,
-                          reduction != 'none', compiled=compiled)
-    return _reduce(loss, reduction, total, processes), new_acc_sum
+    args = (pred, target, weight, acc_sum, momentum, mu, reduction)
+    if all_reduce and world_size() > 1:
+        return _distributed(_ghmr_slots_kernel, _ghmr_weighted_kernel, *args,
+                            compiled=compiled)
+    return _ghmr_local(*args, compiled=compiled)

@@ -2,10 +2,11 @@ r"""Gradient density of GHM (Li et al., "Gradient Harmonized Single-stage
 Detector", AAAI 2019), shared by GHM-C and GHM-R.
 
 The gradient norm :math:`g \in [0, 1]` of each valid element falls in one of
-``bins`` unit regions :math:`[k/M, (k+1)/M)` (the last one closed). The
-density of a region is its element count, smoothed over iterations by an
-exponential moving average updated only for non-empty regions (the paper's
-and mmdet's rule):
+:math:`M` (``bins``) unit regions :math:`[k/M, (k+1)/M)`, the last one
+closed at 1 (mmdet's edges, float32 :math:`k/M`, with its last edge moved
+above 1). The density of a region is its element count :math:`R_k`,
+smoothed over iterations by an exponential moving average that is updated
+only for non-empty regions (the paper's and mmdet's rule):
 
 .. math::
     S_k \leftarrow \mu S_k + (1 - \mu)\, R_k \quad \text{if } R_k > 0
@@ -20,10 +21,18 @@ non-empty regions (with momentum 0, :math:`S_k = R_k`).
 
 Distributed: with ``all_reduce=True`` (the loss modules' default), when
 ``torch.distributed`` is initialised with more than one process, the counts
-:math:`R_k` (and hence :math:`N`) are summed over the processes before the
-update, so every process holds the density of the global batch and the same
-moving average. Nothing here loops over bins or synchronises with the host:
-bin indices come from ``bucketize``, counts from one ``bincount``.
+:math:`R_k` (and with them :math:`N`) are summed over the processes before
+the update, so every process holds the density of the global batch and the
+same moving average.
+
+Nothing here loops over regions or waits for the device: the region of an
+element is arithmetic on :math:`g` (no search), the counts are one
+``bincount`` of fixed size. Elements are counted into ``LANES`` interleaved
+copies of the histogram (element ``i`` into copy ``i mod LANES``), summed
+afterwards: most elements of a detection batch share one region (easy
+negatives), and successive increments of a single counter would otherwise
+serialise. An element's *slot* is its region (or ``bins`` when invalid)
+plus ``(bins + 1) * lane``.
 """
 from typing import Tuple
 
@@ -31,58 +40,65 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
+LANES = 8  # a power of two
 
-def bin_edges(bins: int, last_edge: float) -> Tensor:
-    """Edges ``k / bins`` of the unit regions, float32 of shape (bins + 1,).
 
-    ``last_edge`` replaces the upper edge 1 (GHM-C uses :math:`1 + 10^{-6}`,
-    GHM-R a large value), so that :math:`g = 1` falls in the last region.
+def slot_dtype(bins: int) -> torch.dtype:
+    """The smallest integer type holding every slot of ``bins`` regions."""
+    return torch.uint8 if LANES * (bins + 1) <= 256 else torch.int32
+
+
+def region_of(g: Tensor, bins: int) -> Tensor:
+    """Region ``k`` with ``k / bins <= g < (k + 1) / bins`` (float, exact).
+
+    ``floor(g * bins)`` can be one off near an edge after rounding; it is
+    corrected by comparing ``g`` with the float32 edges ``k / bins`` (the
+    values of ``torch.arange(bins + 1).float() / bins``), so the result
+    is that of comparing with mmdet's edge tensor. ``g >= 1`` goes to the
+    last region, NaN to the first.
     """
-    edges = torch.arange(bins + 1, dtype=torch.float32) / bins
-    edges[-1] = last_edge
-    return edges
+    g = torch.nan_to_num(g, nan=0.0).clamp(0.0, 1.0)
+    guess = torch.floor(g * bins).clamp(max=bins - 1)
+    below = g < guess / bins
+    above = (guess < bins - 1) & (g >= (guess + 1) / bins)
+    return guess - below.to(g.dtype) + above.to(g.dtype)
 
 
-def index_dtype(bins: int) -> torch.dtype:
-    """The smallest integer type holding the indices 0..bins."""
-    return torch.uint8 if bins < 255 else torch.int32
-
-
-def bin_index(g: Tensor, valid: Tensor, edges: Tensor) -> Tensor:
-    """Region of each element: ``k`` with ``edges[k] <= g < edges[k+1]``.
-
-    ``floor(g * bins)`` is within one of the region; comparing ``g`` with
-    the edges on either side makes the result exactly that of comparing
-    with ``edges`` (as ``torch.bucketize`` would, but fused and branch-free).
+def bin_slots(g: Tensor, valid: Tensor, bins: int) -> Tensor:
+    """Slot of each element: region, or ``bins`` if invalid, plus lane.
 
     Args:
-        g: gradient norms, any shape, in [0, 1].
-        valid: bool, broadcastable to ``g``; invalid elements get the extra
-            index ``bins`` (so that they are counted nowhere).
-        edges: (bins + 1,) from :func:`bin_edges`.
+        g: gradient norms in [0, 1], any shape.
+        valid: bool, broadcastable to ``g``.
+        bins: number of regions :math:`M`.
     Returns:
-        indices of ``g``'s shape in :func:`index_dtype` of ``bins``.
+        slots of ``g``'s shape, :func:`slot_dtype`.
     """
-    bins = edges.shape[0] - 1
-    edges = edges.to(g.dtype)
-    g = torch.nan_to_num(g, nan=0.0).clamp(0, 1)
-    guess = (g * bins).floor().clamp(0, bins - 1).long()
-    index = (guess - (g < edges[guess]).long()
-             + (g >= edges[guess + 1]).long())
-    return torch.where(valid, index, bins).to(index_dtype(bins))
+    region = torch.where(valid, region_of(g, bins), float(bins))
+    position = torch.arange(g.numel(), device=g.device).view(g.shape)
+    lane = torch.bitwise_and(position, LANES - 1).to(g.dtype)
+    return (region + (bins + 1) * lane).to(slot_dtype(bins))
+
+
+def lane_table(table: Tensor) -> Tensor:
+    """Per-region values (bins + 1,) laid out per slot (LANES * (bins + 1),)."""
+    return table.repeat(LANES)
 
 
 @torch.library.custom_op('imbalance_plugin::bin_counts', mutates_args=())
-def bin_counts(index: Tensor, bins: int) -> Tensor:
-    """Number of elements per region, float32 (bins,); index ``bins`` is
-    not counted. One ``bincount``, traceable by ``torch.compile``."""
-    counts = torch.bincount(index.reshape(-1), minlength=bins + 1)
-    return counts[:bins].to(torch.float32)
+def bin_counts(slots: Tensor, bins: int) -> Tensor:
+    """Valid elements per region, float32 (bins,), from :func:`bin_slots`.
+
+    One ``bincount``; a custom op so that ``torch.compile`` keeps it whole
+    (its output size does not depend on the data).
+    """
+    counts = torch.bincount(slots.reshape(-1), minlength=LANES * (bins + 1))
+    return counts.view(LANES, bins + 1)[:, :bins].sum(0).to(torch.float32)
 
 
 @bin_counts.register_fake
-def _(index, bins):
-    return index.new_empty((bins,), dtype=torch.float32)
+def _(slots, bins):
+    return slots.new_empty((bins,), dtype=torch.float32)
 
 
 def world_size() -> int:
@@ -95,8 +111,8 @@ def world_size() -> int:
 def global_counts(counts: Tensor, all_reduce: bool) -> Tuple[Tensor, int]:
     """Sums ``counts`` over the processes when asked and distributed.
 
-    Returns the (possibly summed) counts and the number of processes that
-    contributed to them.
+    Returns the (possibly summed) counts and the number of processes whose
+    elements they count.
     """
     processes = world_size() if all_reduce else 1
     if processes > 1:
@@ -115,8 +131,9 @@ def harmonizing_weights(counts: Tensor, acc_sum: Tensor,
         momentum: :math:`\mu \in [0, 1)`.
     Returns:
         ``(table, new_acc_sum, total)``: ``table`` (bins + 1,) holds
-        :math:`\beta` per region and 0 at the extra index of invalid elements,
-        ``new_acc_sum`` the updated :math:`S`, ``total`` :math:`\max(N, 1)`.
+        :math:`\beta` per region and 0 at the index ``bins`` of invalid
+        elements, ``new_acc_sum`` the updated :math:`S`, ``total``
+        :math:`\max(N, 1)`.
     """
     non_empty = counts > 0
     acc = acc_sum.to(torch.float32)
@@ -124,7 +141,7 @@ def harmonizing_weights(counts: Tensor, acc_sum: Tensor,
                           acc)
     total = counts.sum().clamp_min(1.0)
     n_non_empty = non_empty.sum().clamp_min(1).to(torch.float32)
-    beta = torch.where(non_empty, total / (n_non_empty * new_acc.clamp_min(
-        torch.finfo(torch.float32).tiny)), 0.0)
+    density = n_non_empty * new_acc.clamp_min(torch.finfo(torch.float32).tiny)
+    beta = torch.where(non_empty, total / density, 0.0)
     table = torch.cat([beta, beta.new_zeros(1)])
     return table, new_acc.to(acc_sum.dtype), total

@@ -13,3 +13,11 @@ def one_hot(labels: Tensor, num_channels: int, dtype: torch.dtype) -> Tensor:
     """
     channels = torch.arange(num_channels, device=labels.device)
     return (labels.unsqueeze(-1) == channels).to(dtype)
+
+
+def dense_target(target: Tensor, x: Tensor) -> Tensor:
+    """Targets of ``x``'s shape and dtype: one-hot rows from class indices
+    (one dimension fewer than ``x``), or ``target`` itself cast."""
+    if target.dim() == x.dim():
+        return target.to(x.dtype)
+    return one_hot(target, x.shape[-1], x.dtype)

@@ -7,7 +7,6 @@ import torch
 from torch import Tensor, nn
 
 from ..functional.ghm import ghmc_loss, ghmr_loss
-from ..functional.gradient_density import bin_edges
 from ..registry import MODELS
 from ._validation import (check_bool, check_number, check_positive_int,
                           check_reduction, resolve_reduction)
@@ -17,7 +16,7 @@ class _GradientHarmonized(nn.Module):
     """Buffers and arguments shared by GHM-C and GHM-R."""
 
     def __init__(self, bins, momentum, loss_weight, reduction, all_reduce,
-                 compiled, last_edge):
+                 compiled):
         super().__init__()
         self.bins = check_positive_int(bins, 'bins')
         self.momentum = check_number(momentum, 'momentum', low=0, high=1,
@@ -26,8 +25,6 @@ class _GradientHarmonized(nn.Module):
         self.reduction = check_reduction(reduction)
         self.all_reduce = check_bool(all_reduce, 'all_reduce')
         self.compiled = check_bool(compiled, 'compiled')
-        self.register_buffer('edges', bin_edges(self.bins, last_edge),
-                             persistent=False)
         self.register_buffer('acc_sum',
                              torch.zeros(self.bins, dtype=torch.float32))
 
@@ -80,7 +77,7 @@ class GHMC(_GradientHarmonized):
                  all_reduce: bool = True,
                  compiled: bool = True):
         super().__init__(bins, momentum, loss_weight, reduction, all_reduce,
-                         compiled, last_edge=1 + 1e-6)
+                         compiled)
         self.use_sigmoid = check_bool(use_sigmoid, 'use_sigmoid')
 
     def forward(self,
@@ -91,7 +88,7 @@ class GHMC(_GradientHarmonized):
                 reduction_override: Optional[str] = None) -> Tensor:
         reduction = resolve_reduction(self.reduction, reduction_override)
         loss, new_acc_sum = ghmc_loss(
-            pred, target, weight, self.acc_sum, self.edges, self.momentum,
+            pred, target, weight, self.acc_sum, self.momentum,
             use_sigmoid=self.use_sigmoid, reduction=reduction,
             all_reduce=self.all_reduce, compiled=self.compiled)
         self._store(new_acc_sum)
@@ -128,7 +125,7 @@ class GHMR(_GradientHarmonized):
                  all_reduce: bool = True,
                  compiled: bool = True):
         super().__init__(bins, momentum, loss_weight, reduction, all_reduce,
-                         compiled, last_edge=1e3)
+                         compiled)
         self.mu = check_number(mu, 'mu', low=0, low_open=True)
 
     def forward(self,
@@ -139,7 +136,7 @@ class GHMR(_GradientHarmonized):
                 reduction_override: Optional[str] = None) -> Tensor:
         reduction = resolve_reduction(self.reduction, reduction_override)
         loss, new_acc_sum = ghmr_loss(
-            pred, target, weight, self.acc_sum, self.edges, self.momentum,
+            pred, target, weight, self.acc_sum, self.momentum,
             mu=self.mu, reduction=reduction, all_reduce=self.all_reduce,
             compiled=self.compiled)
         self._store(new_acc_sum)

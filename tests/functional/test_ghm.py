@@ -6,7 +6,6 @@ from mmdet.models.losses import GHMC as MMDetGHMC
 from mmdet.models.losses import GHMR as MMDetGHMR
 
 from imbalance_plugin.functional.ghm import ghmc_loss, ghmr_loss
-from imbalance_plugin.functional.gradient_density import bin_edges
 
 RTOL = 1e-5
 
@@ -15,25 +14,21 @@ def _grad(loss, x):
     return torch.autograd.grad(loss, x)[0]
 
 
-def _ghmc(pred, target, weight, state, momentum, **kwargs):
-    acc, edges = state
-    loss, new_acc = ghmc_loss(pred, target, weight, acc, edges, momentum,
-                              all_reduce=False, **kwargs)
-    return loss, (new_acc, edges)
+def _ghmc(pred, target, weight, acc, momentum, **kwargs):
+    return ghmc_loss(pred, target, weight, acc, momentum, all_reduce=False,
+                     **kwargs)
 
 
-def _ghmr(pred, target, weight, state, momentum, **kwargs):
-    acc, edges = state
-    loss, new_acc = ghmr_loss(pred, target, weight, acc, edges, momentum,
-                              all_reduce=False, **kwargs)
-    return loss, (new_acc, edges)
+def _ghmr(pred, target, weight, acc, momentum, **kwargs):
+    return ghmr_loss(pred, target, weight, acc, momentum, all_reduce=False,
+                     **kwargs)
 
 
 @pytest.mark.parametrize('bins,momentum', [(30, 0.75), (10, 0.0), (1, 0.5)])
 @pytest.mark.parametrize('onehot', [False, True])
 def test_ghmc_sequence_matches_mmdet(bins, momentum, onehot):
     ref = MMDetGHMC(bins=bins, momentum=momentum, use_sigmoid=True)
-    state = (torch.zeros(bins), bin_edges(bins, 1 + 1e-6))
+    state = torch.zeros(bins)
     gen = torch.Generator().manual_seed(bins)
     for step, (n, c) in enumerate([(400, 8), (37, 8), (1000, 3), (250, 8),
                                    (600, 20), (90, 8)]):
@@ -48,14 +43,14 @@ def test_ghmc_sequence_matches_mmdet(bins, momentum, onehot):
         torch.testing.assert_close(_grad(ours, pred), _grad(expected, pred),
                                    rtol=RTOL, atol=1e-9)
         if momentum > 0:
-            torch.testing.assert_close(state[0], ref.acc_sum, rtol=1e-6,
+            torch.testing.assert_close(state, ref.acc_sum, rtol=1e-6,
                                        atol=0)
 
 
 @pytest.mark.parametrize('bins,momentum', [(10, 0.7), (10, 0.0), (4, 0.3)])
 def test_ghmr_sequence_matches_mmdet(bins, momentum):
     ref = MMDetGHMR(mu=0.02, bins=bins, momentum=momentum)
-    state = (torch.zeros(bins), bin_edges(bins, 1e3))
+    state = torch.zeros(bins)
     gen = torch.Generator().manual_seed(bins + 1)
     for n in (500, 64, 2000, 300, 1, 800):
         pred = torch.randn(n, 4, generator=gen).requires_grad_()
@@ -67,7 +62,7 @@ def test_ghmr_sequence_matches_mmdet(bins, momentum):
         torch.testing.assert_close(_grad(ours, pred), _grad(expected, pred),
                                    rtol=RTOL, atol=1e-9)
         if momentum > 0:
-            torch.testing.assert_close(state[0], ref.acc_sum, rtol=1e-6,
+            torch.testing.assert_close(state, ref.acc_sum, rtol=1e-6,
                                        atol=0)
 
 
@@ -77,7 +72,7 @@ def test_reduction_none_and_sum_match_mmdet():
     labels = torch.randint(0, 12, (300,), generator=gen).clamp(max=6)
     weight = (torch.rand(300, generator=gen) > 0.3).float()
     ref = MMDetGHMC(bins=30, momentum=0.0)
-    state = (torch.zeros(30), bin_edges(30, 1 + 1e-6))
+    state = torch.zeros(30)
     expected = ref(pred, labels, weight, reduction_override='none')
     ours, _ = _ghmc(pred, labels, weight, state, 0.0, reduction='none')
     torch.testing.assert_close(ours, expected, rtol=RTOL, atol=1e-9)
@@ -90,14 +85,14 @@ def test_label_weights_multiply_the_loss():
     pred = torch.randn(200, 5, generator=gen, requires_grad=True)
     labels = torch.randint(0, 10, (200,), generator=gen).clamp(max=5)
     weight = torch.rand(200, generator=gen) * (torch.rand(200) > 0.3)
-    state = (torch.full((30,), 100.0), bin_edges(30, 1 + 1e-6))
+    state = torch.full((30,), 100.0)
     mask = (weight > 0).float()
     frac, acc_frac = _ghmc(pred, labels, weight, state, 0.75,
                            reduction='none')
     binary, acc_binary = _ghmc(pred, labels, mask, state, 0.75,
                                reduction='none')
     # density counted over weight > 0 in both; the value multiplies
-    torch.testing.assert_close(acc_frac[0], acc_binary[0], rtol=0, atol=0)
+    torch.testing.assert_close(acc_frac, acc_binary, rtol=0, atol=0)
     torch.testing.assert_close(frac, binary * weight[:, None], rtol=1e-6,
                                atol=0)
     mean, _ = _ghmc(pred, labels, weight, state, 0.75)
@@ -107,7 +102,7 @@ def test_label_weights_multiply_the_loss():
     reg = torch.randn(100, 4, generator=gen, requires_grad=True)
     target = torch.randn(100, 4, generator=gen)
     w = torch.rand(100, 4, generator=gen) * (torch.rand(100, 4) > 0.5)
-    state_r = (torch.zeros(10), bin_edges(10, 1e3))
+    state_r = torch.zeros(10)
     frac, _ = _ghmr(reg, target, w, state_r, 0.7, reduction='none')
     binary, _ = _ghmr(reg, target, (w > 0).float(), state_r, 0.7,
                       reduction='none')
@@ -137,7 +132,7 @@ def _softmax_ghmc_reference(pred, labels, weight, acc, bins, momentum):
 def test_softmax_ghmc_matches_its_definition():
     bins, momentum = 12, 0.6
     gen = torch.Generator().manual_seed(8)
-    state = (torch.zeros(bins), bin_edges(bins, 1 + 1e-6))
+    state = torch.zeros(bins)
     ref_acc = torch.zeros(bins)
     for n in (300, 50, 700, 120, 400):
         pred = (torch.randn(n, 6, generator=gen) * 2).requires_grad_()
@@ -152,7 +147,7 @@ def test_softmax_ghmc_matches_its_definition():
         torch.testing.assert_close(_grad(ours, pred),
                                    _grad(expected, pred).float(),
                                    rtol=1e-4, atol=1e-7)
-        torch.testing.assert_close(state[0].double(), ref_acc, rtol=1e-6,
+        torch.testing.assert_close(state.double(), ref_acc, rtol=1e-6,
                                    atol=0)
     # a one-hot target is the same as its class index
     onehot = F.one_hot(labels.clamp(min=0), 6) * (labels >= 0)[:, None]
@@ -173,18 +168,16 @@ def test_gradcheck(case):
     if case == 'regression':
         pred = torch.randn(10, 4, generator=gen, dtype=d, requires_grad=True)
         target = torch.randn(10, 4, generator=gen, dtype=d)
-        edges = bin_edges(10, 1e3)
 
         def fn(p, w):
-            return ghmr_loss(p, target, w, acc, edges, 0.7, mu=0.02,
+            return ghmr_loss(p, target, w, acc, 0.7, mu=0.02,
                              reduction='none', all_reduce=False)[0]
     else:
         pred = torch.randn(10, 5, generator=gen, dtype=d, requires_grad=True)
         target = torch.randint(0, 6, (10,), generator=gen)
-        edges = bin_edges(10, 1 + 1e-6)
 
         def fn(p, w):
-            return ghmc_loss(p, target, w, acc, edges, 0.75,
+            return ghmc_loss(p, target, w, acc, 0.75,
                              use_sigmoid=case == 'sigmoid', reduction='none',
                              all_reduce=False)[0]
     assert torch.autograd.gradcheck(fn, (pred, weight))
@@ -193,8 +186,7 @@ def test_gradcheck(case):
 @pytest.mark.parametrize('case', ['sigmoid', 'softmax', 'regression'])
 def test_edge_cases_are_finite(case):
     bins = 10
-    last_edge = 1e3 if case == 'regression' else 1 + 1e-6
-    state = (torch.zeros(bins), bin_edges(bins, last_edge))
+    state = torch.zeros(bins)
 
     def run(pred, target, weight, **kwargs):
         if case == 'regression':
@@ -211,13 +203,13 @@ def test_edge_cases_are_finite(case):
     empty = torch.zeros(0, 4, requires_grad=True)
     loss, new_state = run(empty, target_for(empty, 0), torch.zeros(0))
     loss.backward()
-    assert loss.item() == 0 and torch.equal(new_state[0], state[0])
+    assert loss.item() == 0 and torch.equal(new_state, state)
     # zero valid entries
     x = torch.randn(8, 4, requires_grad=True)
     loss, new_state = run(x, target_for(x, 1), torch.zeros(8))
     loss.backward()
     assert loss.item() == 0 and (x.grad == 0).all()
-    assert torch.equal(new_state[0], state[0])
+    assert torch.equal(new_state, state)
     # huge logits / residuals, all in one region, half precision
     for dtype in (torch.float32, torch.float16, torch.bfloat16):
         big = torch.tensor([[1e4, -1e4, 1e4, -1e4]] * 8).to(dtype)
@@ -230,7 +222,7 @@ def test_edge_cases_are_finite(case):
     loss, new_state = run(same, target_for(same, 0), torch.ones(50))
     loss.backward()
     assert torch.isfinite(loss) and torch.isfinite(same.grad).all()
-    assert (new_state[0] > 0).sum() == 1
+    assert (new_state > 0).sum() == 1
 
 
 def test_cpu_bfloat16_autocast():
@@ -240,7 +232,7 @@ def test_cpu_bfloat16_autocast():
     target = torch.randn(64, 4)
     for fn, tgt in ((_ghmc, labels), (_ghmr, target)):
         last = 1e3 if fn is _ghmr else 1 + 1e-6
-        state = (torch.zeros(10), bin_edges(10, last))
+        state = torch.zeros(10)
         linear.zero_grad()
         with torch.autocast('cpu', dtype=torch.bfloat16):
             out = linear(feats)
@@ -253,7 +245,7 @@ def test_cpu_bfloat16_autocast():
 
 
 def test_mismatched_shapes_raise():
-    state = (torch.zeros(10), bin_edges(10, 1e3))
+    state = torch.zeros(10)
     with pytest.raises(ValueError, match=r'\(6, 4\).*\(6, 3\)'):
         _ghmr(torch.randn(6, 4), torch.randn(6, 3), None, state, 0.7)
     with pytest.raises(ValueError, match=r'\(6, 4\).*\(5,\)'):

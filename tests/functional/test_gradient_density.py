@@ -3,27 +3,36 @@ import pytest
 import torch
 
 from imbalance_plugin.functional.gradient_density import (
-    bin_counts, bin_edges, bin_index, harmonizing_weights)
+    LANES, bin_counts, bin_slots, harmonizing_weights, lane_table, region_of)
 
 
-@pytest.mark.parametrize('bins,last_edge', [(1, 1 + 1e-6), (10, 1e3),
-                                            (30, 1 + 1e-6), (300, 1 + 1e-6)])
-def test_bin_index_equals_comparison_with_edges(bins, last_edge):
-    edges = bin_edges(bins, last_edge)
+@pytest.mark.parametrize('bins', [1, 10, 30, 31, 300])
+def test_regions_and_counts_equal_comparison_with_mmdet_edges(bins):
+    # mmdet's edges: float32 k / bins, the last one moved above 1
+    edges = torch.arange(bins + 1).float() / bins
+    edges[-1] = 1 + 1e-6
     gen = torch.Generator().manual_seed(bins)
     g = torch.cat([torch.rand(5000, generator=gen), edges[:-1],
                    torch.nextafter(edges[1:-1], torch.zeros(())),
+                   torch.nextafter(edges[1:-1], torch.ones(())),
                    torch.tensor([0.0, 1.0])])
     valid = torch.rand(g.shape, generator=gen) > 0.1
-    index = bin_index(g, valid, edges)
-    # the region is the k with edges[k] <= g < edges[k + 1]
     inside = (g[:, None] >= edges[:-1]) & (g[:, None] < edges[1:])
     assert (inside.sum(1) == 1).all()
-    expected = torch.where(valid, inside.long().argmax(1), bins)
-    assert torch.equal(index.long(), expected)
-    counts = bin_counts(index, bins)
+    region = inside.long().argmax(1)
+    assert torch.equal(region_of(g, bins).long(), region)
+    slots = bin_slots(g.view(-1, 1).expand(-1, 3), valid[:, None], bins)
+    assert slots.shape == (g.numel(), 3)
+    lane = torch.arange(g.numel() * 3).view(-1, 3) % LANES
+    expected = torch.where(valid, region, bins)[:, None] + (bins + 1) * lane
+    assert torch.equal(slots.long(), expected)
+    counts = bin_counts(slots, bins)
     assert counts.dtype == torch.float32 and counts.shape == (bins,)
-    assert torch.equal(counts, inside[valid].sum(0).float())
+    assert torch.equal(counts, 3 * inside[valid].sum(0).float())
+    table = torch.arange(bins + 1.0)
+    assert torch.equal(lane_table(table)[slots.long()],
+                       torch.where(valid, region, bins)[:, None].expand(-1, 3)
+                       .float())
 
 
 def _loop_reference(count_batches, bins, momentum):
@@ -63,10 +72,9 @@ def test_harmonizing_weights_moving_average(momentum):
 
 
 def test_all_in_one_region():
-    edges = bin_edges(30, 1 + 1e-6)
     g = torch.full((1000,), 0.5)
-    index = bin_index(g, torch.ones((), dtype=torch.bool), edges)
-    counts = bin_counts(index, 30)
+    slots = bin_slots(g, torch.ones((), dtype=torch.bool), 30)
+    counts = bin_counts(slots, 30)
     assert counts[15] == 1000 and counts.sum() == 1000
     table, acc, total = harmonizing_weights(counts, torch.zeros(30), 0.75)
     # one region: beta = N / (1 * 0.25 N) on the first call

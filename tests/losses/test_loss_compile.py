@@ -100,3 +100,34 @@ def test_builtin_kernels_match_eager_without_recompiling(kind, kwargs):
     # one-hot targets are one more graph for focal; sizes never are
     assert counters['frames']['ok'] - frames <= (1 if kind == 'FocalLoss'
                                                  else 0)
+
+
+@pytest.mark.parametrize('task', ['GHMC', 'GHMR'])
+def test_distributed_path_kernels_match_eager(task):
+    """Under DDP the two passes are separate compiled graphs with the counts
+    all-reduced between them; in one process (no all-reduce happens) they
+    must give the single-graph results."""
+    from imbalance_plugin.functional import ghm
+    if task == 'GHMC':
+        pred, target, weight = _inputs('GHMC', 400, 5)
+        weight = weight[:, None]  # as ghmc_loss broadcasts it
+        kernels = (ghm._ghmc_slots_kernel, ghm._ghmc_weighted_kernel)
+        local, option = ghm._ghmc_local, True
+    else:
+        pred, target, weight = _inputs('GHMR', 400, 5)
+        kernels = (ghm._ghmr_slots_kernel, ghm._ghmr_weighted_kernel)
+        local, option = ghm._ghmr_local, 0.02
+    acc = torch.rand(10) * 50
+    for n in (400, 250):
+        x = pred[:n].clone().requires_grad_()
+        loss, new_acc = ghm._distributed(*kernels, x, target[:n], weight[:n],
+                                         acc, 0.75, option, 'mean',
+                                         compiled=True)
+        grad, = torch.autograd.grad(loss, x)
+        x_ref = pred[:n].clone().requires_grad_()
+        ref, ref_acc = local(x_ref, target[:n], weight[:n], acc, 0.75, option,
+                             'mean', compiled=False)
+        ref_grad, = torch.autograd.grad(ref, x_ref)
+        torch.testing.assert_close(loss, ref, rtol=1e-5, atol=0)
+        torch.testing.assert_close(grad, ref_grad, rtol=1e-5, atol=1e-9)
+        torch.testing.assert_close(new_acc, ref_acc, rtol=1e-6, atol=0)
