@@ -2,7 +2,7 @@
 # The detector comes from the first base; the toy bases change only data,
 # model size and schedule (see configs/_base_/toy/).
 _base_ = [
-    'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
+    '../faster_rcnn/faster-rcnn_r50_fpn_ce-1x_coco.py',
     '../_base_/toy/faster_rcnn.py',
     '../_base_/toy/schedule.py',
 ]

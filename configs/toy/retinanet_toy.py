@@ -2,7 +2,7 @@
 # The detector comes from the first base; the toy bases change only data,
 # model size and schedule (see configs/_base_/toy/).
 _base_ = [
-    'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py',
+    '../retinanet/retinanet_r50_fpn_focal-1x_coco.py',
     '../_base_/toy/retinanet.py',
     '../_base_/toy/schedule.py',
 ]

@@ -1,0 +1,64 @@
+"""``--data-root``: the overrides that move a config's dataset elsewhere.
+
+MMEngine substitutes a config's ``data_root`` variable into the dataloaders
+and the evaluators' ``ann_file`` when the file is read, so changing the root
+means changing every place it ended up in. This finds them in the resolved
+config: each dataloader's dataset (through dataset wrappers) and each
+evaluator annotation file that lay under the old root.
+"""
+import os.path as osp
+from pathlib import Path
+from typing import Dict, Optional
+
+SPLITS = ('train', 'val', 'test')
+
+
+def _under(path: str, root: str) -> Optional[str]:
+    """``path`` relative to ``root`` if it lies under it, else None."""
+    if not root:
+        return None
+    root = root.rstrip('/') + '/'
+    return path[len(root):] if path.startswith(root) else None
+
+
+def data_root_options(cfg, new_root) -> Dict[str, str]:
+    """``--cfg-options`` entries (dotted key -> value) that point ``cfg``'s
+    datasets and evaluators at ``new_root``.
+
+    Args:
+        cfg: a resolved MMEngine config (or the path of one).
+        new_root: the directory holding the dataset, laid out as the
+            config's ``data_root`` is (e.g. ``annotations/``, ``train2017/``).
+    """
+    from mmengine.config import Config
+    if not isinstance(cfg, Config):
+        cfg = Config.fromfile(str(cfg))
+    new_root = str(Path(new_root).expanduser().resolve()) + '/'
+    options = {}
+    if isinstance(cfg.get('data_root'), str):
+        options['data_root'] = new_root
+    old_roots = {}
+    for split in SPLITS:
+        loader = cfg.get(f'{split}_dataloader')
+        if not loader or 'dataset' not in loader:
+            continue
+        key, dataset = f'{split}_dataloader.dataset', loader['dataset']
+        while 'data_root' not in dataset and 'dataset' in dataset:
+            key, dataset = key + '.dataset', dataset['dataset']
+        if 'data_root' in dataset:
+            options[key + '.data_root'] = new_root
+            old_roots[split] = str(dataset['data_root'])
+    for split in ('val', 'test'):
+        evaluator = cfg.get(f'{split}_evaluator')
+        if not evaluator:
+            continue
+        items = ([('', evaluator)] if isinstance(evaluator, dict) else
+                 [(f'.{i}', e) for i, e in enumerate(evaluator)])
+        for suffix, item in items:
+            ann_file = item.get('ann_file')
+            rest = _under(str(ann_file), old_roots.get(split, '')) \
+                if ann_file else None
+            if rest is not None:
+                options[f'{split}_evaluator{suffix}.ann_file'] = \
+                    osp.join(new_root, rest)
+    return options

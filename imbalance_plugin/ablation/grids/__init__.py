@@ -1,0 +1,1 @@
+"""Built-in ablation grids: one file per grid, named as tools/ablate.py takes it."""

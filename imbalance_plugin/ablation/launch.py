@@ -1,0 +1,82 @@
+"""Command lines of the stock tools for each launcher.
+
+``none`` runs ``tools/train.py`` / ``tools/test.py`` with this interpreter;
+``pytorch`` goes through ``tools/dist_train.sh`` / ``tools/dist_test.sh``
+(torchrun, ``gpus`` processes); ``slurm`` through ``tools/slurm_train.sh`` /
+``tools/slurm_test.sh`` (``srun`` on ``partition``, ``gpus`` tasks).
+"""
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from .grid import PROJECT_ROOT
+
+LAUNCHERS = ('none', 'pytorch', 'slurm')
+Command = Tuple[List[str], Dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How to start the tools: launcher, process count, Slurm partition."""
+    launcher: str = 'none'
+    gpus: int = 1
+    partition: Optional[str] = None
+    job_name: str = 'ablate'
+    python: str = sys.executable
+    tools_dir: Path = field(default=PROJECT_ROOT / 'tools')
+
+    def __post_init__(self):
+        if self.launcher not in LAUNCHERS:
+            raise ValueError(f'launcher must be one of {LAUNCHERS}, got '
+                             f'{self.launcher!r}')
+        if not isinstance(self.gpus, int) or self.gpus < 1:
+            raise ValueError(f'gpus must be an integer >= 1, got {self.gpus!r}')
+        if self.launcher == 'slurm' and not self.partition:
+            raise ValueError('partition: the slurm launcher needs a Slurm '
+                             'partition (--partition)')
+
+    def _env(self) -> Dict[str, str]:
+        env = dict(os.environ, PYTHON=self.python)
+        if self.launcher == 'slurm':
+            env['GPUS'] = str(self.gpus)
+        return env
+
+    @staticmethod
+    def _options(cfg_options: Sequence[str]) -> List[str]:
+        return ['--cfg-options', *cfg_options] if cfg_options else []
+
+    def train(self, config: Path, work_dir: Path, resume: bool,
+              cfg_options: Sequence[str] = ()) -> Command:
+        """``tools/train.py`` on ``config`` into ``work_dir``; ``resume``
+        continues from the work dir's last checkpoint."""
+        rest = (['--resume'] if resume else []) + self._options(cfg_options)
+        tools = self.tools_dir
+        if self.launcher == 'pytorch':
+            argv = ['bash', str(tools / 'dist_train.sh'), str(config),
+                    str(self.gpus), '--work-dir', str(work_dir), *rest]
+        elif self.launcher == 'slurm':
+            argv = ['bash', str(tools / 'slurm_train.sh'), self.partition,
+                    self.job_name, str(config), str(work_dir), *rest]
+        else:
+            argv = [self.python, str(tools / 'train.py'), str(config),
+                    '--work-dir', str(work_dir), *rest]
+        return argv, self._env()
+
+    def test(self, config: Path, checkpoint: str, work_dir: Path,
+             metrics_json: Path, cfg_options: Sequence[str] = ()) -> Command:
+        """``tools/test.py`` of ``checkpoint``, metrics to ``metrics_json``."""
+        rest = ['--work-dir', str(work_dir), '--metrics-json',
+                str(metrics_json), *self._options(cfg_options)]
+        tools = self.tools_dir
+        if self.launcher == 'pytorch':
+            argv = ['bash', str(tools / 'dist_test.sh'), str(config),
+                    checkpoint, str(self.gpus), *rest]
+        elif self.launcher == 'slurm':
+            argv = ['bash', str(tools / 'slurm_test.sh'), self.partition,
+                    self.job_name, str(config), checkpoint, *rest]
+        else:
+            argv = [self.python, str(tools / 'test.py'), str(config),
+                    checkpoint, *rest]
+        return argv, self._env()

@@ -1,0 +1,64 @@
+"""Progress lines of a grid run: one when a run starts, one when it ends,
+each with the elapsed time and an estimate of the time left.
+
+The estimate is the mean duration of the runs executed so far in this
+session times the number of runs not yet finished; runs found finished on
+disk (a resumed grid) are skipped and count as taking no time.
+"""
+import sys
+import time
+from typing import Callable, Optional, TextIO
+
+
+def hms(seconds: Optional[float]) -> str:
+    """``3725.2`` -> ``'1:02:05'``; None -> ``'?'``."""
+    if seconds is None:
+        return '?'
+    seconds = int(round(seconds))
+    return f'{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}'
+
+
+class Progress:
+    """Prints ``[i/n]`` lines to ``stream`` for a grid of ``total`` runs."""
+
+    def __init__(self, total: int, stream: Optional[TextIO] = None,
+                 clock: Callable[[], float] = time.monotonic):
+        self.total = total
+        self.stream = stream if stream is not None else sys.stdout
+        self.clock = clock
+        self.t0 = clock()
+        self.done = 0
+        self.executed = 0
+        self.executed_seconds = 0.0
+        self._run_start = None
+
+    def eta(self) -> Optional[float]:
+        """Seconds left: mean executed-run time x runs not yet finished."""
+        remaining = self.total - self.done
+        if remaining == 0:
+            return 0.0
+        if self.executed == 0:
+            return None
+        return self.executed_seconds / self.executed * remaining
+
+    def _emit(self, index: int, text: str) -> None:
+        elapsed = self.clock() - self.t0
+        print(f'[{index}/{self.total}] {text} | elapsed {hms(elapsed)} | '
+              f'ETA {hms(self.eta())}', file=self.stream, flush=True)
+
+    def start(self, what: str) -> None:
+        self._run_start = self.clock()
+        self._emit(self.done + 1, f'start {what}')
+
+    def end(self, what: str, outcome: str) -> float:
+        """Reports the run's end; returns its duration in seconds."""
+        seconds = self.clock() - self._run_start
+        self.executed += 1
+        self.executed_seconds += seconds
+        self.done += 1
+        self._emit(self.done, f'end   {what}: {outcome} in {hms(seconds)}')
+        return seconds
+
+    def skip(self, what: str, outcome: str) -> None:
+        self.done += 1
+        self._emit(self.done, f'skip  {what}: already done, {outcome}')

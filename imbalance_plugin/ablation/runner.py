@@ -1,0 +1,63 @@
+"""Running a whole grid: every variant with every seed, one after another,
+with progress lines, and the report rewritten after each run."""
+from pathlib import Path
+from typing import List, Optional, Sequence, TextIO
+
+from .cfg_options import merge_cli, resolved_config, to_cli
+from .data_root import data_root_options
+from .grid import Grid
+from .launch import Launch
+from .progress import Progress
+from .records import Record
+from .report import write_report
+from .run import finished, run_one
+
+
+def _outcome(record: Record) -> str:
+    if record.ok:
+        return f'AP {record.AP:.1f}'
+    return f'FAILED, log: {record.log}'
+
+
+def run_grid(grid: Grid, grid_dir: Path, seeds: int = 1,
+             launch: Optional[Launch] = None,
+             cfg_options: Sequence[str] = (),
+             data_root: Optional[str] = None,
+             stream: Optional[TextIO] = None) -> List[Record]:
+    """Trains and tests each variant of ``grid`` with seeds 0..seeds-1 in
+    ``grid_dir/<variant>/seed<k>``, skipping finished runs and resuming
+    interrupted ones; a failed run is recorded and the others still run.
+
+    ``cfg_options`` (``key=value`` strings, applied after the grid's and the
+    variant's own) and ``data_root`` pass through to both tools.
+
+    Returns the records, one per run, after writing the report.
+    """
+    if not isinstance(seeds, int) or seeds < 1:
+        raise ValueError(f'seeds must be an integer >= 1, got {seeds!r}')
+    launch = launch or Launch()
+    grid_dir = Path(grid_dir)
+    runs = [(v, s) for v in grid.variants for s in range(seeds)]
+    progress = Progress(len(runs), stream=stream)
+    records = []
+    for variant, seed in runs:
+        what = f'{variant.name} seed {seed}'
+        run_dir = grid_dir / variant.name / f'seed{seed}'
+        record = finished(run_dir)
+        if record is not None:
+            progress.skip(what, _outcome(record))
+        else:
+            options = merge_cli(
+                to_cli(grid.cfg_options, variant.cfg_options), cfg_options)
+            if data_root is not None:
+                moved = data_root_options(
+                    resolved_config(variant.config, options), data_root)
+                options = merge_cli(to_cli(grid.cfg_options,
+                                           variant.cfg_options),
+                                    to_cli(moved), cfg_options)
+            progress.start(what)
+            record = run_one(variant, seed, run_dir, launch, options)
+            progress.end(what, _outcome(record))
+        records.append(record)
+        write_report(grid, records, grid_dir)
+    return records

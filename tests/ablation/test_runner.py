@@ -1,0 +1,167 @@
+"""run_grid / run_one with stand-in tools: results, failures, resumption and
+progress lines."""
+import io
+import json
+import re
+import statistics
+
+import pytest
+
+from imbalance_plugin.ablation.records import read_csv
+from imbalance_plugin.ablation.runner import run_grid
+
+
+def pytest_approx(value):
+    return pytest.approx(value, rel=1e-9, abs=1e-9)
+
+
+def _calls(run_dir):
+    path = run_dir / 'calls.jsonl'
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_grid_results_csv_md_png(tmp_path, fake_launch, make_grid):
+    grid = make_grid(
+        ('base', {'fake.ap': 0.30, 'fake.seed_step': 0.01}),
+        ('better', {'fake.ap': 0.33, 'fake.seed_step': 0.02,
+                    'fake.memory': 100, 'fake.time': 0.25}),
+        ('broken', {'fake.fail': 'train'}))
+    out = tmp_path / 'grid'
+    records = run_grid(grid, out, seeds=2, launch=fake_launch,
+                       stream=io.StringIO())
+
+    rows = read_csv(out / 'results.csv')
+    assert [(r.variant, r.seed, r.status) for r in rows] == [
+        ('base', 0, 'ok'), ('base', 1, 'ok'), ('better', 0, 'ok'),
+        ('better', 1, 'ok'), ('broken', 0, 'failed'), ('broken', 1, 'failed')]
+    assert rows == records
+    for row in rows[:4]:
+        ap0, step = (0.30, 0.01) if row.variant == 'base' else (0.33, 0.02)
+        ap = 100 * (ap0 + step * row.seed)
+        assert row.AP == pytest_approx(ap)
+        assert row.AP50 == pytest_approx(ap + 20)
+        assert row.AP75 == pytest_approx(ap + 5)
+        assert row.APs == pytest_approx(ap - 10)
+        assert row.APm == pytest_approx(ap + 1)
+        assert row.APl == pytest_approx(ap + 10)
+    base, better = rows[0], rows[2]
+    assert base.s_per_iter == 0.5 and better.s_per_iter == 0.25
+    # no memory in the log: peak RSS of the (python) training process
+    assert base.mem_source == 'rss' and base.peak_mem_mb > 5
+    # logged memory 100 + iteration, 4 iterations
+    assert better.mem_source == 'gpu' and better.peak_mem_mb == 104
+    broken = rows[4]
+    assert broken.log.endswith('broken/seed0/train.log')
+    assert 'fake failure in training' in open(broken.log).read()
+
+    md = (out / 'results.md').read_text()
+    base_mean = statistics.fmean([30.0, 31.0])
+    better_mean = statistics.fmean([33.0, 35.0])
+    line = next(x for x in md.splitlines() if x.startswith('| BASE |'))
+    cells = [c.strip() for c in line.strip('|').split('|')]
+    assert cells[:4] == ['BASE', '2', f'{base_mean:.1f} ± '
+                         f'{statistics.stdev([30.0, 31.0]):.1f}', 'baseline']
+    assert cells[4] == f'{base_mean + 20:.1f}'
+    line = next(x for x in md.splitlines() if x.startswith('| BETTER |'))
+    cells = [c.strip() for c in line.strip('|').split('|')]
+    assert cells[2] == (f'{better_mean:.1f} ± '
+                        f'{statistics.stdev([33.0, 35.0]):.1f}')
+    assert cells[3] == f'{better_mean - base_mean:+.1f}'
+    assert cells[9:11] == ['0.250', '104']
+    line = next(x for x in md.splitlines() if x.startswith('| BROKEN |'))
+    assert '| 0 (2 failed) | failed |' in line
+    assert f'broken seed 0: see `{broken.log}`' in md
+    assert 'Published AP' not in md
+    png = (out / 'results.png').read_bytes()
+    assert png[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_interrupted_run_resumes_and_finished_runs_are_skipped(
+        tmp_path, fake_launch, make_grid):
+    grid = make_grid(('base', {'fake.crash_at': 2, 'fake.iters': 5}))
+    out = tmp_path / 'grid'
+    run_dir = out / 'base' / 'seed0'
+
+    first = run_grid(grid, out, launch=fake_launch, stream=io.StringIO())
+    assert first[0].status == 'failed'
+    assert (run_dir / 'last_checkpoint').read_text().endswith('iter_2.pth')
+
+    stream = io.StringIO()
+    second = run_grid(grid, out, launch=fake_launch, stream=stream)
+    assert second[0].ok
+    calls = _calls(run_dir)
+    assert [c['tool'] for c in calls] == ['train', 'train', 'test']
+    assert '--resume' not in calls[0]['argv']
+    assert '--resume' in calls[1]['argv']
+    assert calls[2]['argv'][1].endswith('iter_5.pth')
+    # iterations 1-2 before the crash, 3-5 after the resume, no repeats
+    logged = sorted((run_dir).glob('*/vis_data/scalars.json'))
+    iters = [json.loads(line)['iter'] for p in logged
+             for line in p.read_text().splitlines()]
+    assert iters == [1, 2, 3, 4, 5]
+
+    stream = io.StringIO()
+    third = run_grid(grid, out, launch=fake_launch, stream=stream)
+    assert third == second
+    assert len(_calls(run_dir)) == 3
+    assert re.match(r'\[1/1\] skip  base seed 0: already done, AP 30\.0 \| '
+                    r'elapsed 0:00:0\d \| ETA 0:00:00$',
+                    stream.getvalue().strip())
+
+
+def test_failed_test_step_reruns_only_the_test(tmp_path, fake_launch,
+                                               make_grid):
+    out = tmp_path / 'grid'
+    run_dir = out / 'base' / 'seed0'
+    failing = make_grid(('base', {'fake.fail': 'test'}))
+    record = run_grid(failing, out, launch=fake_launch,
+                      stream=io.StringIO())[0]
+    assert record.status == 'failed'
+    assert record.log == str(run_dir / 'test.log')
+    assert 'fake failure in testing' in (run_dir / 'test.log').read_text()
+
+    fixed = make_grid(('base', {}))
+    record = run_grid(fixed, out, launch=fake_launch,
+                      stream=io.StringIO())[0]
+    assert record.ok and record.AP == pytest_approx(30.0)
+    assert [c['tool'] for c in _calls(run_dir)] == ['train', 'test', 'test']
+
+
+def test_progress_lines(tmp_path, fake_launch, make_grid):
+    grid = make_grid(('a', {}), ('b', {'fake.fail': 'train'}), ('c', {}))
+    stream = io.StringIO()
+    run_grid(grid, tmp_path / 'grid', launch=fake_launch, stream=stream)
+    lines = stream.getvalue().splitlines()
+    hms = r'\d+:\d\d:\d\d'
+    expected = [
+        rf'\[1/3\] start a seed 0 \| elapsed {hms} \| ETA \?',
+        rf'\[1/3\] end   a seed 0: AP 30\.0 in {hms} \| elapsed {hms} \| '
+        rf'ETA {hms}',
+        rf'\[2/3\] start b seed 0 \| elapsed {hms} \| ETA {hms}',
+        rf'\[2/3\] end   b seed 0: FAILED, log: .*b/seed0/train\.log in '
+        rf'{hms} \| elapsed {hms} \| ETA {hms}',
+        rf'\[3/3\] start c seed 0 \| elapsed {hms} \| ETA {hms}',
+        rf'\[3/3\] end   c seed 0: AP 30\.0 in {hms} \| elapsed {hms} \| '
+        r'ETA 0:00:00',
+    ]
+    assert len(lines) == len(expected)
+    for line, pattern in zip(lines, expected):
+        assert re.fullmatch(pattern, line), (line, pattern)
+
+
+def test_cfg_options_reach_both_tools_in_order(tmp_path, fake_launch,
+                                               make_grid):
+    grid = make_grid(('a', {'x': 1, 'y': [1, 2]}))
+    grid = grid.__class__(name=grid.name, title=grid.title,
+                          variants=grid.variants, source=grid.source,
+                          cfg_options={'x': 0, 'z': {'w': 'str'}})
+    out = tmp_path / 'grid'
+    run_grid(grid, out, launch=fake_launch, cfg_options=['y=7'],
+             stream=io.StringIO())
+    train, test = _calls(out / 'a' / 'seed0')
+    opts = train['argv'][train['argv'].index('--cfg-options') + 1:]
+    assert opts == ['x=1', 'z.w=str', 'y=7', 'randomness.seed=0']
+    opts = test['argv'][test['argv'].index('--cfg-options') + 1:]
+    assert opts == ['x=1', 'z.w=str', 'y=7']

@@ -1,0 +1,82 @@
+"""Helpers shared by the config tests: loading, flattening, type walking."""
+import copy
+import functools
+from pathlib import Path
+
+from mmengine.config import Config, ConfigDict
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = ROOT / 'configs'
+# mmdet's own implementations of the methods: the plugin replaces each.
+METHOD_TYPES = ('FocalLoss', 'GHMC', 'GHMR', 'PISARetinaHead', 'PISARoIHead',
+                'ScoreHLRSampler')
+PLUGIN = 'imbalance_plugin.'
+MISSING = '<missing>'
+
+
+def all_configs():
+    """Every runnable config under configs/ (the _base_ parts excluded)."""
+    return sorted(p for p in CONFIGS.rglob('*.py')
+                  if '_base_' not in p.relative_to(CONFIGS).parts)
+
+
+def coco_configs():
+    return sorted(CONFIGS.glob('*/*_coco.py'))
+
+
+@functools.lru_cache(maxsize=None)
+def _load(path: str) -> Config:
+    return Config.fromfile(path)
+
+
+def load(path) -> Config:
+    """The resolved config (parsed once per test session; a fresh copy)."""
+    return copy.deepcopy(_load(str(Path(path).resolve())))
+
+
+def plain(obj):
+    """Nested dicts/lists of a config, without MMEngine's ``_scope_`` tags."""
+    if isinstance(obj, (dict, ConfigDict)):
+        return {k: plain(v) for k, v in obj.items() if k != '_scope_'}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(plain(v) for v in obj)
+    return obj
+
+
+def flatten(obj, prefix=''):
+    """``{'a': {'b': 1}, 'c': [2]}`` -> ``{'a.b': 1, 'c.0': 2}``."""
+    flat = {}
+    if isinstance(obj, dict):
+        items = obj.items()
+    elif isinstance(obj, (list, tuple)):
+        items = enumerate(obj)
+    else:
+        return {prefix[:-1]: obj}
+    for key, value in items:
+        if isinstance(value, (dict, list, tuple)) and value:
+            flat.update(flatten(value, f'{prefix}{key}.'))
+        else:
+            flat[f'{prefix}{key}'] = value
+    return flat
+
+
+def delta(cfg, base):
+    """Flat keys whose value differs between two configs: key -> value in
+    ``cfg`` (MISSING where ``cfg`` lacks it)."""
+    a, b = flatten(plain(cfg.to_dict())), flatten(plain(base.to_dict()))
+    return {k: a.get(k, MISSING) for k in a.keys() | b.keys()
+            if a.get(k, MISSING) != b.get(k, MISSING)}
+
+
+def types(obj):
+    """Every ``type`` value in a nested config."""
+    found = []
+    if isinstance(obj, (dict, ConfigDict)):
+        if isinstance(obj.get('type'), str):
+            found.append(obj['type'])
+        for value in obj.values():
+            found += types(value)
+    elif isinstance(obj, (list, tuple)):
+        for value in obj:
+            found += types(value)
+    return found

@@ -1,0 +1,107 @@
+"""Every config in configs/ loads, its model builds, and one training
+iteration runs on two small synthetic images (COCO configs with their
+backbone, neck and heads shrunk; toy configs as they are). The two COCO
+baselines also build at full size (the method configs differ from them only
+in method keys, see test_reference_equivalence.py). No downloads: backbone
+init_cfg is None and init_weights is never called. The losses run eagerly
+here (their compiled kernels are tested with the losses), on one thread (the
+inputs are too small to gain from more)."""
+import copy
+
+import pytest
+import torch
+from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample
+from mmengine.optim import OptimWrapper
+from mmengine.registry import init_default_scope
+from mmengine.structures import InstanceData
+
+from cfg_helpers import CONFIGS, all_configs, coco_configs, load
+
+SIZE = 128
+BOXES = [[8., 10., 60., 70.], [50., 40., 120., 110.], [70., 10., 94., 36.]]
+LABELS = [0, 3, 1]
+
+
+def _tiny(model_cfg):
+    """The COCO detector at a few channels: ResNet-18 of width 8, FPN and
+    heads of 16 channels."""
+    model = copy.deepcopy(model_cfg)
+    model.backbone = dict(type='ResNet', depth=18, base_channels=8,
+                          num_stages=4, out_indices=(0, 1, 2, 3),
+                          norm_cfg=dict(type='BN', requires_grad=True),
+                          style='pytorch', init_cfg=None)
+    model.neck.in_channels = [8, 16, 32, 64]
+    model.neck.out_channels = 16
+    if 'bbox_head' in model:
+        model.bbox_head.update(in_channels=16, feat_channels=16,
+                               stacked_convs=1)
+    else:
+        model.rpn_head.update(in_channels=16, feat_channels=16)
+        model.roi_head.bbox_roi_extractor.out_channels = 16
+        model.roi_head.bbox_head.update(in_channels=16, fc_out_channels=32)
+    return model
+
+
+def _batch():
+    torch.manual_seed(0)
+    inputs, samples = [], []
+    for i in range(2):
+        inputs.append(torch.randint(0, 256, (3, SIZE, SIZE),
+                                    dtype=torch.uint8))
+        sample = DetDataSample(metainfo=dict(
+            img_shape=(SIZE, SIZE), ori_shape=(SIZE, SIZE),
+            scale_factor=(1.0, 1.0)))
+        sample.gt_instances = InstanceData(
+            bboxes=torch.tensor(BOXES[:2 + i]),
+            labels=torch.tensor(LABELS[:2 + i]))
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+@pytest.fixture(autouse=True)
+def _eager_single_thread(monkeypatch):
+    monkeypatch.setenv('IMBALANCE_PLUGIN_COMPILE', '0')
+    init_default_scope('mmdet')
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_coco_configs_init_from_pretrained_backbone():
+    for path in coco_configs():
+        init_cfg = load(path).model.backbone.init_cfg
+        assert init_cfg == dict(type='Pretrained',
+                                checkpoint='torchvision://resnet50'), path
+
+
+@pytest.mark.parametrize('name', [
+    'retinanet/retinanet_r50_fpn_focal-1x_coco.py',
+    'faster_rcnn/faster-rcnn_r50_fpn_ce-1x_coco.py'])
+def test_coco_baseline_builds_at_full_size(name):
+    cfg = load(CONFIGS / name)
+    cfg.model.backbone.init_cfg = None
+    model = MODELS.build(cfg.model)
+    assert model.backbone.depth == 50
+    assert sum(p.numel() for p in model.parameters()) > 30e6
+
+
+@pytest.mark.parametrize('path', all_configs(),
+                         ids=lambda p: p.relative_to(CONFIGS).as_posix())
+def test_builds_and_trains_one_iteration(path):
+    model_cfg = load(path).model
+    if path.name.endswith('_coco.py'):
+        model_cfg = _tiny(model_cfg)
+    torch.manual_seed(0)
+    model = MODELS.build(model_cfg)
+    model.train()
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-3))
+    before = [p.detach().clone() for p in model.parameters()]
+    log_vars = model.train_step(_batch(), optim)
+    assert torch.isfinite(log_vars['loss'])
+    assert any(k.startswith('loss_cls') or k.endswith('loss_cls')
+               for k in log_vars)
+    changed = sum(not torch.equal(b, p.detach())
+                  for b, p in zip(before, model.parameters()))
+    assert changed > 0.5 * len(before)

@@ -1,0 +1,96 @@
+#!/usr/bin/env python
+"""Run an ablation grid: train and test every variant with the stock tools,
+then write results.csv, results.md and results.png into the grid directory.
+
+    python tools/ablate.py retinanet-toy --seeds 1
+    python tools/ablate.py retinanet-coco --launcher pytorch --gpus 8 \
+        --data-root /data/coco
+    python tools/ablate.py faster-rcnn-coco --launcher slurm --gpus 8 \
+        --partition gpu
+    python tools/ablate.py path/to/my_grid.py
+    python tools/ablate.py --list
+
+Re-running the same command skips finished runs and resumes interrupted ones
+from their last checkpoint.
+"""
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from imbalance_plugin.ablation.grid import available_grids, load_grid  # noqa: E402,E501
+from imbalance_plugin.ablation.launch import LAUNCHERS, Launch  # noqa: E402
+from imbalance_plugin.ablation.report import MARKDOWN  # noqa: E402
+from imbalance_plugin.ablation.runner import run_grid  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Run an ablation grid through tools/train.py and '
+        'tools/test.py and tabulate the results.')
+    parser.add_argument('grid', nargs='?',
+                        help='a built-in grid name (see --list) or the path '
+                        'of a grid file')
+    parser.add_argument('--list', action='store_true',
+                        help='list the built-in grids and exit')
+    parser.add_argument('--seeds', type=int, default=1,
+                        help='runs per variant, with seeds 0..N-1')
+    parser.add_argument('--work-dir',
+                        help='grid directory (default: work_dirs/ablation/'
+                        '<grid name>)')
+    parser.add_argument('--launcher', choices=LAUNCHERS, default='none',
+                        help='none: this process; pytorch: tools/dist_*.sh; '
+                        'slurm: tools/slurm_*.sh')
+    parser.add_argument('--gpus', type=int, default=1,
+                        help='processes (GPUs) per run for the pytorch and '
+                        'slurm launchers')
+    parser.add_argument('--partition', help='Slurm partition')
+    parser.add_argument('--data-root',
+                        help='dataset directory replacing the configs\' '
+                        'data_root (same layout)')
+    parser.add_argument('--cfg-options', nargs='+', default=[],
+                        metavar='KEY=VALUE',
+                        help='overrides passed to tools/train.py and '
+                        'tools/test.py for every variant')
+    args = parser.parse_args(argv)
+    if not args.list and not args.grid:
+        parser.error('name a grid (or --list)')
+    return args
+
+
+def _terminate(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.list:
+        for name in available_grids():
+            grid = load_grid(name)
+            print(f'{name:24s} {len(grid.variants)} variants  {grid.title}')
+        return 0
+    grid = load_grid(args.grid)
+    grid_dir = Path(args.work_dir or Path('work_dirs') / 'ablation' / grid.name)
+    launch = Launch(launcher=args.launcher, gpus=args.gpus,
+                    partition=args.partition, job_name=f'ablate-{grid.name}',
+                    python=sys.executable,
+                    tools_dir=Path(__file__).resolve().parent)
+    # SIGTERM (e.g. a Slurm time limit) stops the current run cleanly so the
+    # next invocation resumes it.
+    signal.signal(signal.SIGTERM, _terminate)
+    print(f'grid {grid.name}: {len(grid.variants)} variants x {args.seeds} '
+          f'seed(s) in {grid_dir}', flush=True)
+    records = run_grid(grid, grid_dir, seeds=args.seeds, launch=launch,
+                       cfg_options=args.cfg_options,
+                       data_root=args.data_root)
+    print()
+    print((grid_dir / MARKDOWN).read_text())
+    print(f'results: {grid_dir / "results.csv"}, {grid_dir / MARKDOWN}, '
+          f'{grid_dir / "results.png"}')
+    return 0 if all(r.ok for r in records) else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
