@@ -24,14 +24,17 @@ def _latest_mmengine_metrics(test_work_dir: Path) -> Optional[Path]:
     return found[-1] if found else None
 
 
-def coco_metrics(metrics_json: Path,
-                 test_work_dir: Optional[Path] = None) -> Dict[str, float]:
+def coco_metrics(
+        metrics_json: Path,
+        test_work_dir: Optional[Path] = None) -> Dict[str, Optional[float]]:
     """COCO box AP columns, in percent, of one tested checkpoint.
 
     Reads ``metrics_json`` (``tools/test.py --metrics-json``), or, if it is
     absent, the latest metrics file MMEngine wrote into ``test_work_dir``.
     mmdet's CocoMetric returns no metrics at all when the detector made no
-    detection on the whole test set: that is an AP of 0 everywhere.
+    detection on the whole test set: that is an AP of 0 everywhere. COCO's
+    -1 (no ground truth in that size range, e.g. APl on small objects)
+    becomes None.
 
     Raises:
         FileNotFoundError: neither file exists.
@@ -49,7 +52,8 @@ def coco_metrics(metrics_json: Path,
     if missing:
         raise KeyError(f'{path}: no {", ".join(missing)} among '
                        f'{sorted(raw)}')
-    return {col: 100.0 * float(raw[key]) for col, key in COCO_KEYS.items()}
+    return {col: (100.0 * float(raw[key]) if float(raw[key]) >= 0 else None)
+            for col, key in COCO_KEYS.items()}
 
 
 def training_scalars(work_dir: Path):

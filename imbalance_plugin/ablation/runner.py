@@ -15,7 +15,7 @@ from .run import finished, run_one
 
 def _outcome(record: Record) -> str:
     if record.ok:
-        return f'AP {record.AP:.1f}'
+        return 'AP n/a' if record.AP is None else f'AP {record.AP:.1f}'
     return f'FAILED, log: {record.log}'
 
 

@@ -30,6 +30,13 @@ def test_coco_metrics_falls_back_to_mmengine_json(tmp_path):
     assert got['AP'] == pytest.approx(20.0)
 
 
+def test_size_range_without_objects_is_none(tmp_path):
+    path = tmp_path / 'metrics.json'
+    path.write_text(json.dumps(dict(COCO, **{'coco/bbox_mAP_l': -1.0})))
+    got = coco_metrics(path)
+    assert got['APl'] is None and got['APm'] == pytest.approx(40.3)
+
+
 def test_no_detection_at_all_is_zero_ap(tmp_path):
     path = tmp_path / 'metrics.json'
     path.write_text('{}')
