@@ -50,6 +50,9 @@ def parse_args(argv=None):
     parser.add_argument('--data-root',
                         help='dataset directory replacing the configs\' '
                         'data_root (same layout)')
+    parser.add_argument('--only', nargs='+', metavar='VARIANT',
+                        help='run only these variants (the table still '
+                        'shows the others\' finished runs)')
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         metavar='KEY=VALUE',
                         help='overrides passed to tools/train.py and '
@@ -84,7 +87,7 @@ def main(argv=None):
           f'seed(s) in {grid_dir}', flush=True)
     records = run_grid(grid, grid_dir, seeds=args.seeds, launch=launch,
                        cfg_options=args.cfg_options,
-                       data_root=args.data_root)
+                       data_root=args.data_root, only=args.only)
     print()
     print((grid_dir / MARKDOWN).read_text())
     print(f'results: {grid_dir / "results.csv"}, {grid_dir / MARKDOWN}, '

@@ -23,21 +23,34 @@ def run_grid(grid: Grid, grid_dir: Path, seeds: int = 1,
              launch: Optional[Launch] = None,
              cfg_options: Sequence[str] = (),
              data_root: Optional[str] = None,
+             only: Optional[Sequence[str]] = None,
              stream: Optional[TextIO] = None) -> List[Record]:
     """Trains and tests each variant of ``grid`` with seeds 0..seeds-1 in
     ``grid_dir/<variant>/seed<k>``, skipping finished runs and resuming
     interrupted ones; a failed run is recorded and the others still run.
 
     ``cfg_options`` (``key=value`` strings, applied after the grid's and the
-    variant's own) and ``data_root`` pass through to both tools.
+    variant's own) and ``data_root`` pass through to both tools. ``only``
+    restricts the runs to those variants; the report still shows the other
+    variants' finished runs found on disk.
 
     Returns the records, one per run, after writing the report.
     """
     if not isinstance(seeds, int) or seeds < 1:
         raise ValueError(f'seeds must be an integer >= 1, got {seeds!r}')
+    names = [v.name for v in grid.variants]
+    unknown = sorted(set(only or ()) - set(names))
+    if unknown:
+        raise ValueError(f'only: unknown variants {unknown}; the grid has '
+                         f'{names}')
     launch = launch or Launch()
     grid_dir = Path(grid_dir)
-    runs = [(v, s) for v in grid.variants for s in range(seeds)]
+    runs = [(v, s) for v in grid.variants for s in range(seeds)
+            if not only or v.name in only]
+    others = [finished(grid_dir / v.name / f'seed{s}')
+              for v in grid.variants for s in range(seeds)
+              if only and v.name not in only]
+    others = [r for r in others if r is not None]
     progress = Progress(len(runs), stream=stream)
     records = []
     for variant, seed in runs:
@@ -59,5 +72,5 @@ def run_grid(grid: Grid, grid_dir: Path, seeds: int = 1,
             record = run_one(variant, seed, run_dir, launch, options)
             progress.end(what, _outcome(record))
         records.append(record)
-        write_report(grid, records, grid_dir)
+        write_report(grid, others + records, grid_dir)
     return records

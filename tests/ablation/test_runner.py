@@ -165,3 +165,19 @@ def test_cfg_options_reach_both_tools_in_order(tmp_path, fake_launch,
     assert opts == ['x=1', 'z.w=str', 'y=7', 'randomness.seed=0']
     opts = test['argv'][test['argv'].index('--cfg-options') + 1:]
     assert opts == ['x=1', 'z.w=str', 'y=7']
+
+
+def test_only_runs_the_named_variants_and_reports_all(tmp_path, fake_launch,
+                                                     make_grid):
+    grid = make_grid(('a', {}), ('b', {'fake.ap': 0.4}), ('c', {}))
+    out = tmp_path / 'grid'
+    run_grid(grid, out, launch=fake_launch, only=['a'], stream=io.StringIO())
+    records = run_grid(grid, out, launch=fake_launch, only=['b'],
+                       stream=io.StringIO())
+    assert [r.variant for r in records] == ['b']
+    assert [(r.variant, r.AP) for r in read_csv(out / 'results.csv')] == [
+        ('a', pytest_approx(30.0)), ('b', pytest_approx(40.0))]
+    assert not (out / 'c').exists()
+    assert '| C | 0 | not run |' in (out / 'results.md').read_text()
+    with pytest.raises(ValueError, match="only: unknown variants \\['d'\\]"):
+        run_grid(grid, out, launch=fake_launch, only=['d'])
