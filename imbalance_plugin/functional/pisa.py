@@ -198,13 +198,12 @@ def pairwise_box_iou(boxes1, boxes2):
     ``inter / (area1 + area2 - inter)``: the float arithmetic of mmcv's NMS
     kernels, so threshold decisions agree with theirs.
     """
-    lt = torch.max(boxes1[:, None, :2], boxes2[None, :, :2])
-    rb = torch.min(boxes1[:, None, 2:], boxes2[None, :, 2:])
-    wh = (rb - lt).clamp(min=0)
-    inter = wh[..., 0] * wh[..., 1]
-    area1 = (boxes1[:, 2] - boxes1[:, 0]) * (boxes1[:, 3] - boxes1[:, 1])
-    area2 = (boxes2[:, 2] - boxes2[:, 0]) * (boxes2[:, 3] - boxes2[:, 1])
-    return inter / (area1[:, None] + area2[None, :] - inter)
+    x1, y1, x2, y2 = boxes1.t()[:, :, None]
+    u1, v1, u2, v2 = boxes2.t()[:, None, :]
+    inter = (torch.min(x2, u2) - torch.max(x1, u1)).clamp_(min=0)
+    inter *= (torch.min(y2, v2) - torch.max(y1, v1)).clamp_(min=0)
+    union = ((x2 - x1) * (y2 - y1)) + ((u2 - u1) * (v2 - v1))
+    return inter.div_(union.sub_(inter))
 
 
 def nms_match_leaders(boxes, scores, keep, iou_thr):
@@ -212,9 +211,10 @@ def nms_match_leaders(boxes, scores, keep, iou_thr):
 
     Greedy NMS (IoU >= ``iou_thr`` suppresses) keeps the boxes ``keep``; each
     suppressed box joins the first kept box, in descending score order, that
-    scores higher and overlaps it with IoU >= ``iou_thr``. That is the
-    grouping of mmcv's ``nms_match``, computed with one (kept x all) IoU
-    matrix instead of a loop over groups.
+    overlaps it with IoU >= ``iou_thr``. That is the grouping of mmcv's
+    ``nms_match``, computed with one (kept x suppressed) IoU matrix instead
+    of a loop over groups. (A kept box scoring lower than a suppressed box
+    never comes first: the box was suppressed by a higher-scoring one.)
 
     Args:
         boxes (Tensor): (n, 4) boxes.
@@ -227,18 +227,31 @@ def nms_match_leaders(boxes, scores, keep, iou_thr):
         leads itself).
     """
     n = scores.numel()
-    order = torch.sort(scores, descending=True, stable=True).indices
-    score_position = torch.empty_like(order)
-    score_position[order] = torch.arange(n, device=scores.device)
-    kept_position, by_score = torch.sort(score_position[keep])
-    keep = keep[by_score]
-    overlaps = pairwise_box_iou(boxes[keep], boxes) >= iou_thr
-    overlaps &= kept_position[:, None] < score_position[None, :]
-    first = overlaps.to(torch.uint8).argmax(0)
+    keep = keep[torch.sort(scores[keep], descending=True, stable=True).indices]
     is_kept = torch.zeros(n, dtype=torch.bool, device=scores.device)
     is_kept[keep] = True
-    own = torch.arange(n, device=scores.device)
-    return torch.where(is_kept, own, keep[first])
+    suppressed = (~is_kept).nonzero().view(-1)
+    overlaps = pairwise_box_iou(boxes[keep], boxes[suppressed]) >= iou_thr
+    leaders = torch.arange(n, device=scores.device)
+    leaders[suppressed] = keep[overlaps.max(0).indices]
+    return leaders
+
+
+def leaders_from_groups(members, sizes):
+    """Group leader of each box from groups listed back to back.
+
+    Args:
+        members (Tensor): (n,) box indices, group after group, each group
+            led by its first member (the layout of mmcv's ``nms_match``).
+        sizes (Tensor): (g,) number of members of each group.
+
+    Returns:
+        Tensor: (n,) index of each box's group leader.
+    """
+    starts = torch.cumsum(sizes, 0) - sizes
+    leaders = torch.empty_like(members)
+    leaders[members] = members[starts].repeat_interleave(sizes)
+    return leaders
 
 
 def score_hlr_order(scores, leaders):

@@ -30,7 +30,7 @@ from imbalance_plugin.heads.pisa_retina_head import (check_pisa_cfg,
                                                      isr_p_label_weights,
                                                      pisa_part)
 from imbalance_plugin.heads.pooled_roi_features import (
-    attach_roi_align_grad, supports_pooled_reuse)
+    attach_roi_align_grad, pool_rois, supports_pooled_reuse)
 from imbalance_plugin.registry import MODELS
 
 
@@ -113,11 +113,14 @@ class PISARoIHead(StandardRoIHead):
         candidates = sampler.negative_candidates(assign_result)
         neg_priors = priors[candidates]
         cls_score = bbox_pred = pooled = None
+        extractor = self.bbox_roi_extractor
+        reuse = supports_pooled_reuse(extractor)
         if candidates.numel() > 0:
             with torch.no_grad():
-                pooled = self.bbox_roi_extractor(
-                    feats[:self.bbox_roi_extractor.num_inputs],
-                    bbox2roi([neg_priors]))
+                feats = feats[:extractor.num_inputs]
+                rois = bbox2roi([neg_priors])
+                pooled = pool_rois(extractor, feats, rois) if reuse else \
+                    extractor(feats, rois)
                 cls_score, bbox_pred = self._head_forward(pooled)
         select, weights = sampler.select_negatives(cls_score, bbox_pred,
                                                    neg_priors,
@@ -129,8 +132,7 @@ class PISARoIHead(StandardRoIHead):
             gt_bboxes=gt_instances.bboxes,
             assign_result=assign_result,
             gt_flags=gt_flags)
-        reuse = pooled is not None and supports_pooled_reuse(
-            self.bbox_roi_extractor)
+        reuse = reuse and pooled is not None
         return result, weights, pooled[select] if reuse else None
 
     def _bbox_feats(self, x, sampling_results, neg_pooled):
@@ -144,8 +146,9 @@ class PISARoIHead(StandardRoIHead):
         if not (reusable and supports_pooled_reuse(extractor)):
             return rois, extractor(feats, rois)
         with torch.no_grad():
-            pos_pooled = extractor(
-                feats, bbox2roi([res.pos_priors for res in sampling_results]))
+            pos_pooled = pool_rois(
+                extractor, feats,
+                bbox2roi([res.pos_priors for res in sampling_results]))
         pieces, start = [], 0
         for res, neg in zip(sampling_results, neg_pooled):
             num_pos = res.pos_priors.size(0)

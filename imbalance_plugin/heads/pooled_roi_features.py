@@ -32,6 +32,34 @@ def roi_level_of(extractor, rois, num_levels):
     return extractor.map_roi_levels(rois, num_levels)
 
 
+def pool_rois(extractor, feats, rois):
+    """``extractor(feats, rois)`` without gradient, for a supported extractor.
+
+    Same values as :class:`SingleRoIExtractor`'s forward, without its
+    zero-filled buffer: the RoIs of each level are pooled and placed, and
+    when all fall on one level the layer's output is returned as it is.
+    """
+    rois = rois.type_as(feats[0])
+    levels = roi_level_of(extractor, rois, len(feats))
+    pooled = None
+    for level, feat in enumerate(feats):
+        inds = (levels == level).nonzero().view(-1)
+        if inds.numel() == rois.size(0):
+            return extractor.roi_layers[level](feat, rois)
+        if inds.numel() == 0:
+            continue
+        level_pooled = extractor.roi_layers[level](feat, rois[inds])
+        if pooled is None:
+            pooled = level_pooled.new_empty((rois.size(0), ) +
+                                            level_pooled.shape[1:])
+        pooled[inds] = level_pooled
+    if pooled is None:
+        layer = extractor.roi_layers[0]
+        pooled = feats[0].new_zeros(
+            (0, extractor.out_channels) + tuple(layer.output_size))
+    return pooled
+
+
 class _PooledRoIFeatures(torch.autograd.Function):
     """Identity on precomputed RoI features; gradient w.r.t. the feature maps
     by RoIAlign's backward."""

@@ -19,13 +19,16 @@ Random draws (``torch.randperm``) are made in the same order and sizes as
 mmdet 3.3.0's ``ScoreHLRSampler``, so a seeded run samples the same RoIs.
 """
 import math
+from itertools import chain
 
 import torch
 from mmcv.ops import nms
+from mmcv.ops.nms import ext_module as mmcv_ext
 from mmdet.models.task_modules.samplers import BaseSampler, SamplingResult
 from mmdet.structures.bbox import bbox2roi, get_box_tensor
 
 from imbalance_plugin.functional.pisa import (check_power_map,
+                                              leaders_from_groups,
                                               loss_preserving_weights,
                                               nms_match_leaders,
                                               score_hlr_order,
@@ -178,9 +181,6 @@ class ScoreHLRSampler(BaseSampler):
         bbox_head = self.bbox_head
         num_classes = bbox_head.num_classes
         cls_score = cls_score.detach()
-        background = cls_score.new_full((num_neg, ), num_classes,
-                                        dtype=torch.long)
-        ori_loss = unreduced_loss(bbox_head.loss_cls, cls_score, background)
         if getattr(bbox_head.loss_cls, 'use_sigmoid', False):
             probs = cls_score.sigmoid()[:, :num_classes]
         else:
@@ -198,23 +198,44 @@ class ScoreHLRSampler(BaseSampler):
             return select, cls_score.new_ones(num_expected)
 
         valid_score = max_score[valid_inds]
-        deltas = bbox_pred.detach()[valid_inds]
-        if deltas.size(-1) > 4:
-            deltas = deltas.view(num_valid, -1, 4)[
-                torch.arange(num_valid, device=deltas.device),
-                argmax_score[valid_inds]]
+        bbox_pred = bbox_pred.detach()
+        if bbox_pred.size(-1) > 4:
+            deltas = bbox_pred.view(num_neg, -1, 4)[valid_inds,
+                                                    argmax_score[valid_inds]]
+        else:
+            deltas = bbox_pred[valid_inds]
         boxes = get_box_tensor(
             bbox_head.bbox_coder.decode(neg_priors[valid_inds], deltas))
-        _, keep = nms(boxes, valid_score, self._nms_thr)
-        leaders = nms_match_leaders(boxes, valid_score, keep, self.iou_thr)
+        leaders = self._nms_match_leaders(boxes, valid_score)
         select = valid_inds[score_hlr_order(valid_score, leaders)[:num_hlr]]
         if num_rand > 0:
             rand = torch.randperm(invalid_inds.numel())[:num_rand]
             select = torch.cat([select, invalid_inds[rand.to(select.device)]])
         weights = score_hlr_weights(num_hlr, num_rand, num_valid, self.k,
                                     self.bias, device=cls_score.device)
-        weights = loss_preserving_weights(weights, ori_loss[select])
-        return select, weights
+        # The loss of the sampled negatives only: each row's loss is
+        # independent of the others.
+        background = select.new_full((select.numel(), ), num_classes)
+        loss = unreduced_loss(bbox_head.loss_cls, cls_score[select],
+                              background)
+        return select, loss_preserving_weights(weights, loss)
+
+    def _nms_match_leaders(self, boxes, scores):
+        """Group leader of each box under NMS-match at ``iou_thr``.
+
+        On CPU mmcv's C++ ``nms_match`` kernel groups the boxes (its Python
+        wrapper, which makes a tensor per group, is bypassed; the groups are
+        flattened in C). Elsewhere the grouping is vectorised on the device:
+        NMS, then each suppressed box joins its first overlapping kept box.
+        """
+        if boxes.device.type == 'cpu':
+            dets = torch.cat([boxes, scores[:, None]], 1).float()
+            groups = mmcv_ext.nms_match(dets, iou_threshold=self.iou_thr)
+            members = torch.tensor(list(chain.from_iterable(groups)))
+            sizes = torch.tensor(list(map(len, groups)))
+            return leaders_from_groups(members, sizes)
+        _, keep = nms(boxes, scores, self._nms_thr)
+        return nms_match_leaders(boxes, scores, keep, self.iou_thr)
 
     def sample(self, assign_result, pred_instances, gt_instances, feats=None,
                **kwargs):
