@@ -11,6 +11,7 @@ model = _base_.toy_model
 train_dataloader = _base_.toy_train_dataloader
 val_dataloader = _base_.toy_val_dataloader
 test_dataloader = _base_.toy_test_dataloader
+tta_pipeline = _base_.toy_tta_pipeline
 val_evaluator = _base_.toy_val_evaluator
 test_evaluator = _base_.toy_test_evaluator
 train_cfg = _base_.toy_train_cfg

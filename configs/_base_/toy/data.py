@@ -28,6 +28,25 @@ toy_test_pipeline = [
                    'scale_factor', 'instances')),
 ]
 
+# Test-time augmentation (tools/test.py --tta): three scales, no flips.
+toy_tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [dict(type='Resize', scale=(size, size), keep_ratio=True)
+             for size in (224, 256, 288)],
+            # DetTTAModel reads the flip keys of every view
+            [dict(type='RandomFlip', prob=0.0)],
+            [dict(type='LoadAnnotations', with_bbox=True)],
+            [dict(
+                type='PackDetInputs',
+                meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                           'scale_factor', 'flip', 'flip_direction',
+                           'instances'))],
+        ]),
+]
+
 toy_train_dataloader = dict(
     batch_size=4,
     num_workers=1,
