@@ -128,7 +128,9 @@ def _ghmc_slots(pred, target, weight, bins, use_sigmoid):
     t = dense_target(target, x)
     valid = _valid(weight, x)
     if use_sigmoid:
-        g = (torch.sigmoid(x) - t).abs()
+        # sigmoid_parts as in the loss pass, so that a compiled graph
+        # computes the exponential once when it fuses the two
+        g = (sigmoid_parts(x, t)[0] - t).abs()
     else:
         g = 0.5 * (torch.softmax(x, dim=-1) - t).abs().sum(-1)
         valid = valid & _in_range(target, x.shape[-1])
@@ -144,8 +146,8 @@ def _ghmc_weighted(pred, target, weight, slots, table, use_sigmoid):
 
 def _ghmr_slots(pred, target, weight, bins, mu):
     diff = (opmath(pred) - target).detach()
-    # mmdet's expression, so that g falls in the same regions
-    g = (diff / torch.sqrt(mu * mu + diff * diff)).abs()
+    # the loss pass's root (mmdet's up to the order of one exact addition)
+    g = (diff / torch.sqrt(diff * diff + mu * mu)).abs()
     slots = bin_slots(g, _valid(weight, diff).expand_as(g), bins)
     return slots, bin_counts(slots, bins)
 

@@ -57,7 +57,8 @@ def region_of(g: Tensor, bins: int) -> Tensor:
     is that of comparing with mmdet's edge tensor. ``g >= 1`` goes to the
     last region, NaN to the first.
     """
-    g = torch.nan_to_num(g, nan=0.0).clamp(0.0, 1.0)
+    # NaN (and anything <= 0) to 0 with one comparison
+    g = torch.where(g > 0, g, 0.0).clamp(max=1.0)
     guess = torch.floor(g * bins).clamp(max=bins - 1)
     below = g < guess / bins
     above = (guess < bins - 1) & (g >= (guess + 1) / bins)
@@ -74,10 +75,13 @@ def bin_slots(g: Tensor, valid: Tensor, bins: int) -> Tensor:
     Returns:
         slots of ``g``'s shape, :func:`slot_dtype`.
     """
-    region = torch.where(valid, region_of(g, bins), float(bins))
+    dtype = slot_dtype(bins)
+    region = torch.where(valid, region_of(g, bins), float(bins)).to(dtype)
     position = torch.arange(g.numel(), device=g.device).view(g.shape)
-    lane = torch.bitwise_and(position, LANES - 1).to(g.dtype)
-    return (region + (bins + 1) * lane).to(slot_dtype(bins))
+    lane = torch.bitwise_and(position, LANES - 1).to(dtype)
+    # integer arithmetic from here: a compiled graph then keeps the slots as
+    # they are counted (one byte each) for the second pass
+    return region + lane * (bins + 1)
 
 
 def lane_table(table: Tensor) -> Tensor:
