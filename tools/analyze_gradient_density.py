@@ -9,7 +9,8 @@ contribution per g of cross-entropy, Focal Loss and GHM-C (smooth L1, ASL1
 and GHM-R for regression). Writes classification.png, regression.png,
 gradient_density.csv and summary.json.
 
-    python tools/analyze_gradient_density.py                       # toy RetinaNet, initial weights
+    # the toy RetinaNet at its initial weights:
+    python tools/analyze_gradient_density.py
     python tools/analyze_gradient_density.py configs/toy/retinanet_ghm_toy.py \
         --checkpoint work_dirs/retinanet_ghm_toy/iter_750.pth --num-images 64
 """

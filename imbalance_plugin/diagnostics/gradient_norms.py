@@ -67,7 +67,7 @@ def softmax_classification_g(cls_score: Tensor, labels: Tensor,
 
 
 def asl1_g(diff: Tensor, mu: float) -> Tensor:
-    """GHM-R's gradient norm ``|d| / sqrt(d^2 + mu^2)``, of ``diff``'s shape."""
+    """GHM-R's gradient norm ``|d| / sqrt(d^2 + mu^2)``, ``diff``'s shape."""
     diff = diff.float()
     return diff.abs() / torch.sqrt(diff * diff + mu * mu)
 
@@ -92,7 +92,8 @@ def focal_gradient_norm(g: Tensor, gamma: float,
     return norm if alpha_t is None else alpha_t * norm
 
 
-def focal_alpha_t(positive: Tensor, alpha: Optional[float]) -> Optional[Tensor]:
+def focal_alpha_t(positive: Tensor,
+                  alpha: Optional[float]) -> Optional[Tensor]:
     """``alpha`` for positive targets, ``1 - alpha`` for negative ones (None
     when ``alpha`` is None: no balancing)."""
     if alpha is None:

@@ -139,7 +139,8 @@ class GradientDensityHook(Hook):
             prefix = f'ghm/{log_tag(path)}'
             density, weight = density_and_weight(module.acc_sum)
             for kind, values in (('density', density), ('weight', weight)):
-                vectors.append((f'{prefix}/{kind}', len(names), values.numel()))
+                vectors.append(
+                    (f'{prefix}/{kind}', len(names), values.numel()))
                 names += [f'{prefix}/{kind}_{k:02d}'
                           for k in range(values.numel())]
                 pieces.append(values)

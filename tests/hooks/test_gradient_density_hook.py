@@ -121,7 +121,8 @@ def test_wrapped_model_is_unwrapped():
     assert is_model_wrapper(wrapper)
     runner = _runner(wrapper, 0)
     GradientDensityHook(interval=1).after_train_iter(runner, 0)
-    assert 'train/ghm/bbox_head.cls/density_00' in runner.message_hub.log_scalars
+    scalars = runner.message_hub.log_scalars
+    assert 'train/ghm/bbox_head.cls/density_00' in scalars
 
 
 def test_nothing_logged_without_ghm_or_pisa_parts():
