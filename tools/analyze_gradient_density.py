@@ -107,8 +107,11 @@ def main(argv=None):
 
     model = build_detector(cfg, args.checkpoint, seed=args.seed)
     model.train()
-    settings = settings_with_overrides(curve_settings_of(detector_head(model)),
-                                       args)
+    try:
+        head = detector_head(model)
+    except ValueError as error:
+        raise SystemExit(f'{args.config}: {error}') from None
+    settings = settings_with_overrides(curve_settings_of(head), args)
     images = first_images(cfg, args.num_images, args.batch_size, args.split)
     sample = collect_gradient_sample(model, images)
     weights = Path(args.checkpoint).name if args.checkpoint else \

@@ -113,3 +113,16 @@ def test_csv_counts_add_up_to_the_valid_anchors(tool_output):
         assert count * float(r['g_low']) - 1e-3 <= ce <= count * float(
             r['g_high']) + 1e-3
         assert r['contribution_asl1'] == ''
+
+
+def test_two_stage_config_is_refused_with_a_message(tmp_path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'analyze_gradient_density',
+        REPO / 'tools' / 'analyze_gradient_density.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    config = REPO / 'configs' / 'toy' / 'faster_rcnn_toy.py'
+    with pytest.raises(SystemExit, match='AnchorHead'):
+        tool.main([str(config), '--out-dir', str(tmp_path)])
+    assert not list(tmp_path.iterdir())
