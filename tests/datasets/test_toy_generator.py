@@ -59,7 +59,7 @@ def test_class_counts_follow_the_frequencies():
         assert counts.sum() == total
         assert np.all(np.abs(counts - total * freq) < 1)
     assert gen.CLASS_FREQUENCIES[-1] / gen.CLASS_FREQUENCIES[0] == \
-        pytest.approx(0.05)
+        1 / 16
 
 
 def test_boxes_lie_inside_their_images_and_are_small(tiny_root):
