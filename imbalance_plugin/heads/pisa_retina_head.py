@@ -21,7 +21,8 @@ from mmdet.structures.bbox import get_box_tensor
 from imbalance_plugin.functional.pisa import (aligned_box_iou, carl_loss,
                                               check_power_map, isr_p_weights,
                                               loss_preserving_weights)
-from imbalance_plugin.heads.unreduced_loss import unreduced_loss
+from imbalance_plugin.heads.unreduced_loss import (preserved_buffers,
+                                                    unreduced_loss)
 from imbalance_plugin.registry import MODELS
 
 
@@ -196,8 +197,10 @@ class PISARetinaHead(RetinaHead):
             if self.reg_decoded_bbox:
                 pos_pred = get_box_tensor(
                     self.bbox_coder.decode(anchors[pos_inds], pos_pred))
-            reg_loss = self.loss_bbox(
-                pos_pred, bbox_targets[pos_inds], reduction_override='none')
+            with preserved_buffers(self.loss_bbox):
+                reg_loss = self.loss_bbox(
+                    pos_pred, bbox_targets[pos_inds],
+                    reduction_override='none')
             scores = class_probability(cls_score[pos_inds], pos_labels,
                                        self.use_sigmoid_cls)
             losses['loss_carl'] = carl_loss(scores, reg_loss, avg_factor,

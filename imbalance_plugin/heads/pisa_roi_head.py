@@ -31,6 +31,7 @@ from imbalance_plugin.heads.pisa_retina_head import (check_pisa_cfg,
                                                      pisa_part)
 from imbalance_plugin.heads.pooled_roi_features import (
     attach_roi_align_grad, pool_rois, supports_pooled_reuse)
+from imbalance_plugin.heads.unreduced_loss import preserved_buffers
 from imbalance_plugin.registry import MODELS
 
 
@@ -214,11 +215,12 @@ class PISARoIHead(StandardRoIHead):
                         (labels < num_classes)).nonzero().view(-1)
             pos_labels = labels[pos_inds]
             loss_fn = self.bbox_head.loss_bbox
-            reg_loss = loss_fn(
-                self._pos_boxes(bbox_pred, rois, pos_inds, pos_labels,
-                                decode=self.bbox_head.reg_decoded_bbox),
-                bbox_targets[pos_inds],
-                reduction_override='none')
+            with preserved_buffers(loss_fn):
+                reg_loss = loss_fn(
+                    self._pos_boxes(bbox_pred, rois, pos_inds, pos_labels,
+                                    decode=self.bbox_head.reg_decoded_bbox),
+                    bbox_targets[pos_inds],
+                    reduction_override='none')
             scores = class_probability(
                 cls_score[pos_inds], pos_labels,
                 getattr(self.bbox_head.loss_cls, 'use_sigmoid', False))
