@@ -1,4 +1,5 @@
-r"""Focal Loss (Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017).
+r"""Focal Loss (Lin et al., "Focal Loss for Dense Object Detection",
+ICCV 2017).
 
 Sigmoid form, per logit :math:`x` with target :math:`t \in [0, 1]`,
 :math:`p = \sigma(x)`:

@@ -85,7 +85,8 @@ def bin_slots(g: Tensor, valid: Tensor, bins: int) -> Tensor:
 
 
 def lane_table(table: Tensor) -> Tensor:
-    """Per-region values (bins + 1,) laid out per slot (LANES * (bins + 1),)."""
+    """Per-region values (bins + 1,) laid out per slot, (LANES * (bins + 1),).
+    """
     return table.repeat(LANES)
 
 

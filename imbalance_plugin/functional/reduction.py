@@ -1,4 +1,4 @@
-"""Shape checks, label-weight broadcasting and loss reduction shared by the losses.
+"""Shape checks, label-weight broadcasting and loss reduction of the losses.
 
 The semantics are those of mmdet's ``weight_reduce_loss``: the element-wise
 loss is multiplied by the weight, then ``'none'`` returns it, ``'sum'`` sums

@@ -1,7 +1,6 @@
 """Registered Focal Loss module (sigmoid and softmax forms)."""
 from typing import Optional, Sequence, Union
 
-import torch
 from torch import Tensor, nn
 
 from ..functional.focal import check_alpha, focal_loss

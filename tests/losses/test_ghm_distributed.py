@@ -1,8 +1,6 @@
 """GHM-C and GHM-R in a 2-process gloo group: every rank ends with the
 moving averages of one process on the whole batch, and the DDP-averaged
 gradient is the single-process gradient on the whole batch."""
-import os
-
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp

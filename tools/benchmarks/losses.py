@@ -6,8 +6,9 @@ one RetinaNet batch:
 
 * classification: 50,000 anchors x 80 classes, float32 logits drawn around
   RetinaNet's prior bias (N(-4.6, 1): most anchors are easy negatives, so
-  most gradient norms share the first region), class-index targets (background = 80, about 1% foreground), label weights with about
-  5% ignored anchors; plain = ``binary_cross_entropy_with_logits`` (mean)
+  most gradient norms share the first region), class-index targets
+  (background = 80, about 1% foreground), label weights with about 5%
+  ignored anchors; plain = ``binary_cross_entropy_with_logits`` (mean)
   against the float one-hot target.
 * regression: 100,000 x 4 deltas, weights on the ~2% positive anchors;
   plain = ``smooth_l1_loss`` (mean, beta 1/9 as RetinaNet's config).
