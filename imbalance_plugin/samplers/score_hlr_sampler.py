@@ -104,6 +104,10 @@ class ScoreHLRSampler(BaseSampler):
             torch.nextafter(torch.tensor(iou_thr, dtype=torch.float32),
                             torch.tensor(-math.inf)))
 
+    #: Group with mmcv's C++ nms_match kernel (True), vectorised on the
+    #: device (False), or the kernel on CPU only (None).
+    nms_match_kernel = None
+
     @property
     def bbox_head(self):
         return self.context.bbox_head
@@ -206,8 +210,7 @@ class ScoreHLRSampler(BaseSampler):
             deltas = bbox_pred[valid_inds]
         boxes = get_box_tensor(
             bbox_head.bbox_coder.decode(neg_priors[valid_inds], deltas))
-        leaders = self._nms_match_leaders(boxes, valid_score)
-        select = valid_inds[score_hlr_order(valid_score, leaders)[:num_hlr]]
+        select = valid_inds[self._hlr_order(boxes, valid_score, num_hlr)]
         if num_rand > 0:
             rand = torch.randperm(invalid_inds.numel())[:num_rand]
             select = torch.cat([select, invalid_inds[rand.to(select.device)]])
@@ -220,22 +223,34 @@ class ScoreHLRSampler(BaseSampler):
                               background)
         return select, loss_preserving_weights(weights, loss)
 
-    def _nms_match_leaders(self, boxes, scores):
-        """Group leader of each box under NMS-match at ``iou_thr``.
+    def _hlr_order(self, boxes, scores, num_hlr):
+        """The first ``num_hlr`` boxes in Score-HLR order (indices).
 
-        On CPU mmcv's C++ ``nms_match`` kernel groups the boxes (its Python
-        wrapper, which makes a tensor per group, is bypassed; the groups are
-        flattened in C). Elsewhere the grouping is vectorised on the device:
-        NMS, then each suppressed box joins its first overlapping kept box.
+        Groups come from NMS-match at ``iou_thr``. On CPU mmcv's C++
+        ``nms_match`` kernel groups the boxes (its Python wrapper, which makes
+        a tensor per group, is bypassed; the groups are flattened in C).
+        Elsewhere the grouping is vectorised on the device: NMS, then each
+        suppressed box joins its first overlapping kept box. Group leaders
+        (local rank 0) come first in Score-HLR order, by score: when there
+        are ``num_hlr`` of them, no group needs its members ranked.
         """
-        if boxes.device.type == 'cpu':
+        kernel = self.nms_match_kernel
+        if kernel is None:
+            kernel = boxes.device.type == 'cpu'
+        if kernel:
             dets = torch.cat([boxes, scores[:, None]], 1).float()
             groups = mmcv_ext.nms_match(dets, iou_threshold=self.iou_thr)
             members = torch.tensor(list(chain.from_iterable(groups)))
             sizes = torch.tensor(list(map(len, groups)))
-            return leaders_from_groups(members, sizes)
-        _, keep = nms(boxes, scores, self._nms_thr)
-        return nms_match_leaders(boxes, scores, keep, self.iou_thr)
+            if sizes.numel() >= num_hlr:
+                return members[(torch.cumsum(sizes, 0) - sizes)[:num_hlr]]
+            leaders = leaders_from_groups(members, sizes)
+        else:
+            _, keep = nms(boxes, scores, self._nms_thr)
+            if keep.numel() >= num_hlr:
+                return keep[:num_hlr]
+            leaders = nms_match_leaders(boxes, scores, keep, self.iou_thr)
+        return score_hlr_order(scores, leaders)[:num_hlr]
 
     def sample(self, assign_result, pred_instances, gt_instances, feats=None,
                **kwargs):

@@ -97,8 +97,10 @@ SETTINGS = {
 }
 
 
+@pytest.mark.parametrize('kernel', [None, False], ids=['cpu-kernel',
+                                                      'vectorised'])
 @pytest.mark.parametrize('setting', sorted(SETTINGS))
-def test_matches_mmdet(setting, mmdet_score_hlr_keys):
+def test_matches_mmdet(setting, kernel, mmdet_score_hlr_keys):
     sampler_kwargs, image_kwargs = SETTINGS[setting]
     kwargs = {'pos_fraction': 0.25, **sampler_kwargs}
     compared = 0
@@ -110,8 +112,9 @@ def test_matches_mmdet(setting, mmdet_score_hlr_keys):
             MMDetScoreHLRSampler(context=context, **kwargs), image, seed)
         if not mmdet_score_hlr_keys.tie_free():
             continue  # mmdet's order among equal keys is arbitrary
-        result, weights = run(
-            ScoreHLRSampler(context=context, **kwargs), image, seed)
+        ours = ScoreHLRSampler(context=context, **kwargs)
+        ours.nms_match_kernel = kernel
+        result, weights = run(ours, image, seed)
         assert torch.equal(result.pos_inds, expected.pos_inds)
         assert torch.equal(result.neg_inds, expected.neg_inds)
         assert torch.equal(result.priors, expected.priors)
