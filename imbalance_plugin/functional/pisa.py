@@ -19,7 +19,6 @@ built exactly like mmdet 3.3.0's (``iou + (m - r)`` and ``(n - r) + score`` in
 float32), so equal keys break ties the same way (stable sorts, by index).
 """
 import torch
-from torch import Tensor
 
 
 def check_power_map(k, bias, owner):
@@ -38,7 +37,7 @@ def check_power_map(k, bias, owner):
 
 
 def power_map(u, k, bias):
-    """``(bias + (1 - bias) * u) ** k``, the PISA importance map, elementwise."""
+    """``(bias + (1 - bias) * u) ** k``, PISA's importance map, elementwise."""
     return (bias + (1 - bias) * u).pow(k)
 
 
@@ -169,8 +168,8 @@ def carl_weights(pos_scores, k=1., bias=0.2):
     weights = power_map(pos_scores, k, bias)
     total = weights.sum()
     safe = total > 0
-    ratio = torch.where(safe, pos_scores.size(0) / torch.where(safe, total, 1.),
-                        1.)
+    num = pos_scores.size(0)
+    ratio = torch.where(safe, num / torch.where(safe, total, 1.), 1.)
     return weights * ratio
 
 

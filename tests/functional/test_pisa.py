@@ -74,8 +74,8 @@ def ours_isr_p(batch, loss_cls, coder, k, bias):
     rois = rois[:, 1:] if rois.size(1) == 5 else rois
     pred = batch['bbox_pred'][pos]
     if pred.size(1) > 4:
-        pred = pred.view(pred.size(0), pred.size(1) // 4, 4)[torch.arange(pos.numel()),
-                                              pos_labels]
+        per_class = pred.view(pred.size(0), pred.size(1) // 4, 4)
+        pred = per_class[torch.arange(pos.numel()), pos_labels]
     ious = aligned_box_iou(
         coder.decode(rois, pred), coder.decode(rois,
                                                batch['bbox_targets'][pos]))
