@@ -36,9 +36,10 @@ def compile_enabled() -> bool:
 class Kernel:
     """Calls ``fn`` compiled or eagerly; ``kernel(*args, compiled=...)``."""
 
-    def __init__(self, fn):
+    def __init__(self, fn, options=None):
         functools.update_wrapper(self, fn)
         self.fn = fn
+        self.options = options
         self._compiled_fn = None
         self._broken = False
 
@@ -56,7 +57,7 @@ class Kernel:
             return self.fn(*args, **kwargs)
         if self._compiled_fn is None:
             self._compiled_fn = torch.compile(
-                self.fn, dynamic=True, fullgraph=True)
+                self.fn, dynamic=True, fullgraph=True, options=self.options)
         try:
             return self._compiled_fn(*args, **kwargs)
         except torch._dynamo.exc.BackendCompilerFailed as error:
@@ -69,6 +70,9 @@ class Kernel:
             return self.fn(*args, **kwargs)
 
 
-def kernel(fn):
-    """Decorator making ``fn`` a :class:`Kernel`."""
-    return Kernel(fn)
+def kernel(fn=None, *, options=None):
+    """Decorator making ``fn`` a :class:`Kernel`; ``options`` go to
+    TorchInductor (``torch.compile(options=...)``)."""
+    if fn is None:
+        return functools.partial(Kernel, options=options)
+    return Kernel(fn, options)

@@ -45,7 +45,7 @@ from torch import Tensor
 
 from .compile import kernel
 from .gradient_density import (bin_counts, bin_slots, global_counts,
-                               harmonizing_weights, lane_table, world_size)
+                               harmonizing_weights, slot_region, world_size)
 from .numerics import opmath, sigmoid_parts
 from .reduction import (broadcast_weight, check_class_target,
                         check_reduction, check_same_shape)
@@ -72,7 +72,7 @@ class _HarmonizedBCE(torch.autograd.Function):
         x = opmath(pred)
         t = dense_target(target, x)
         p, _, bce = sigmoid_parts(x, t)
-        beta = table.to(x.dtype)[slots.long()]
+        beta = table.to(x.dtype)[slot_region(slots, table.shape[0] - 1)]
         if ctx.needs_input_grad[0]:
             ctx.save_for_backward((beta * (p - t)).to(pred.dtype))
         return beta * bce
@@ -91,7 +91,7 @@ class _HarmonizedCE(torch.autograd.Function):
         x = opmath(pred)
         t = dense_target(target, x)
         log_p = torch.log_softmax(x, dim=-1)
-        beta = table.to(x.dtype)[slots.long()]
+        beta = table.to(x.dtype)[slot_region(slots, table.shape[0] - 1)]
         if ctx.needs_input_grad[0]:
             p = torch.exp(log_p)
             derivative = p * t.sum(-1, keepdim=True) - t
@@ -112,7 +112,8 @@ class _HarmonizedASL1(torch.autograd.Function):
     def forward(ctx, pred, target, slots, table, mu):
         diff = opmath(pred) - target
         root = torch.sqrt(diff * diff + mu * mu)
-        beta = table.to(diff.dtype)[slots.long()]
+        bins = table.shape[0] - 1
+        beta = table.to(diff.dtype)[slot_region(slots, bins)]
         if ctx.needs_input_grad[0]:
             ctx.save_for_backward((beta * diff / root).to(pred.dtype))
         return beta * (root - mu)
@@ -140,7 +141,7 @@ def _ghmc_slots(pred, target, weight, bins, use_sigmoid):
 
 def _ghmc_weighted(pred, target, weight, slots, table, use_sigmoid):
     function = _HarmonizedBCE if use_sigmoid else _HarmonizedCE
-    loss = function.apply(pred, target, slots, lane_table(table))
+    loss = function.apply(pred, target, slots, table)
     return loss if weight is None else loss * weight
 
 
@@ -153,7 +154,7 @@ def _ghmr_slots(pred, target, weight, bins, mu):
 
 
 def _ghmr_weighted(pred, target, weight, slots, table, mu):
-    loss = _HarmonizedASL1.apply(pred, target, slots, lane_table(table), mu)
+    loss = _HarmonizedASL1.apply(pred, target, slots, table, mu)
     return loss if weight is None else loss * weight
 
 
@@ -187,21 +188,26 @@ def _distributed(slots_fn, weighted_fn, pred, target, weight, acc_sum,
     return _reduce(loss, reduction, total, processes), new_acc_sum
 
 
+# Slots are in range of the table by construction: no bounds check per
+# lookup in the compiled code.
+_OPTIONS = {'assert_indirect_indexing': False}
+
+
 # One compiled graph per task and path (each kernel keeps its own cache).
-@kernel
+@kernel(options=_OPTIONS)
 def _ghmc_local(*args):
     return _local(_ghmc_slots, _ghmc_weighted, *args)
 
 
-@kernel
+@kernel(options=_OPTIONS)
 def _ghmr_local(*args):
     return _local(_ghmr_slots, _ghmr_weighted, *args)
 
 
-_ghmc_slots_kernel = kernel(_ghmc_slots)
-_ghmc_weighted_kernel = kernel(_ghmc_weighted)
-_ghmr_slots_kernel = kernel(_ghmr_slots)
-_ghmr_weighted_kernel = kernel(_ghmr_weighted)
+_ghmc_slots_kernel = kernel(_ghmc_slots, options=_OPTIONS)
+_ghmc_weighted_kernel = kernel(_ghmc_weighted, options=_OPTIONS)
+_ghmr_slots_kernel = kernel(_ghmr_slots, options=_OPTIONS)
+_ghmr_weighted_kernel = kernel(_ghmr_weighted, options=_OPTIONS)
 
 
 def ghmc_loss(pred: Tensor,

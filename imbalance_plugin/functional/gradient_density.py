@@ -77,17 +77,20 @@ def bin_slots(g: Tensor, valid: Tensor, bins: int) -> Tensor:
     """
     dtype = slot_dtype(bins)
     region = torch.where(valid, region_of(g, bins), float(bins)).to(dtype)
-    position = torch.arange(g.numel(), device=g.device).view(g.shape)
-    lane = torch.bitwise_and(position, LANES - 1).to(dtype)
     # integer arithmetic from here: a compiled graph then keeps the slots as
     # they are counted (one byte each) for the second pass
-    return region + lane * (bins + 1)
+    return region + _lanes(g, dtype) * (bins + 1)
 
 
-def lane_table(table: Tensor) -> Tensor:
-    """Per-region values (bins + 1,) laid out per slot, (LANES * (bins + 1),).
-    """
-    return table.repeat(LANES)
+def _lanes(like: Tensor, dtype: torch.dtype) -> Tensor:
+    position = torch.arange(like.numel(), device=like.device).view(like.shape)
+    return torch.bitwise_and(position, LANES - 1).to(dtype)
+
+
+def slot_region(slots: Tensor, bins: int) -> Tensor:
+    """The region of each slot (``bins`` for invalid elements), int64, by
+    subtraction (a modulo would cost an integer division per element)."""
+    return (slots - _lanes(slots, slots.dtype) * (bins + 1)).long()
 
 
 @torch.library.custom_op('imbalance_plugin::bin_counts', mutates_args=())

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from imbalance_plugin.functional.gradient_density import (
-    LANES, bin_counts, bin_slots, harmonizing_weights, lane_table, region_of)
+    LANES, bin_counts, bin_slots, harmonizing_weights, region_of, slot_region)
 
 
 @pytest.mark.parametrize('bins', [1, 10, 30, 31, 300])
@@ -29,10 +29,8 @@ def test_regions_and_counts_equal_comparison_with_mmdet_edges(bins):
     counts = bin_counts(slots, bins)
     assert counts.dtype == torch.float32 and counts.shape == (bins,)
     assert torch.equal(counts, 3 * inside[valid].sum(0).float())
-    table = torch.arange(bins + 1.0)
-    assert torch.equal(lane_table(table)[slots.long()],
-                       torch.where(valid, region, bins)[:, None].expand(-1, 3)
-                       .float())
+    assert torch.equal(slot_region(slots, bins),
+                       torch.where(valid, region, bins)[:, None].expand(-1, 3))
 
 
 def _loop_reference(count_batches, bins, momentum):
