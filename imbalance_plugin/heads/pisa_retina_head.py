@@ -80,21 +80,22 @@ def isr_p_label_weights(cls_score, bbox_pred, priors, labels, label_weights,
     with torch.no_grad():
         pos_inds = ((labels >= 0) & (labels < num_classes)).nonzero().view(-1)
         pos_labels = labels[pos_inds]
-        pos_priors = priors[pos_inds]
-        deltas = bbox_pred.detach()[pos_inds]
+        pos_priors = priors.index_select(0, pos_inds)
+        deltas = bbox_pred.detach().index_select(0, pos_inds)
         if deltas.size(-1) > 4:
             deltas = deltas.view(deltas.size(0), deltas.size(1) // 4, 4)[
                 torch.arange(pos_inds.numel(), device=deltas.device),
                 pos_labels]
         boxes = get_box_tensor(bbox_coder.decode(pos_priors, deltas))
-        targets = bbox_targets[pos_inds]
+        targets = bbox_targets.index_select(0, pos_inds)
         if not reg_decoded_bbox:
             targets = get_box_tensor(bbox_coder.decode(pos_priors, targets))
         pos_weights = label_weights[pos_inds]
         weights = isr_p_weights(
             aligned_box_iou(boxes, targets), gt_groups, pos_labels,
             pos_weights, k, bias)
-        loss = unreduced_loss(loss_cls, cls_score.detach()[pos_inds],
+        loss = unreduced_loss(loss_cls,
+                              cls_score.detach().index_select(0, pos_inds),
                               pos_labels)
         new_weights = label_weights.clone()
         new_weights[pos_inds] = loss_preserving_weights(
