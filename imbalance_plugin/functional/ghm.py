@@ -136,7 +136,8 @@ def _ghmc_slots(pred, target, weight, bins, use_sigmoid):
         g = 0.5 * (torch.softmax(x, dim=-1) - t).abs().sum(-1)
         valid = valid & _in_range(target, x.shape[-1])
     slots = bin_slots(g, valid.expand_as(g), bins)
-    return slots, bin_counts(slots, bins)
+    counts, slots = bin_counts(slots, bins)
+    return slots, counts
 
 
 def _ghmc_weighted(pred, target, weight, slots, table, use_sigmoid):
@@ -150,7 +151,8 @@ def _ghmr_slots(pred, target, weight, bins, mu):
     # the loss pass's root (mmdet's up to the order of one exact addition)
     g = (diff / torch.sqrt(diff * diff + mu * mu)).abs()
     slots = bin_slots(g, _valid(weight, diff).expand_as(g), bins)
-    return slots, bin_counts(slots, bins)
+    counts, slots = bin_counts(slots, bins)
+    return slots, counts
 
 
 def _ghmr_weighted(pred, target, weight, slots, table, mu):

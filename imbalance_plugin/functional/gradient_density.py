@@ -94,19 +94,24 @@ def slot_region(slots: Tensor, bins: int) -> Tensor:
 
 
 @torch.library.custom_op('imbalance_plugin::bin_counts', mutates_args=())
-def bin_counts(slots: Tensor, bins: int) -> Tensor:
-    """Valid elements per region, float32 (bins,), from :func:`bin_slots`.
+def bin_counts(slots: Tensor, bins: int) -> Tuple[Tensor, Tensor]:
+    """Valid elements per region, float32 (bins,), from :func:`bin_slots`,
+    and a copy of ``slots``.
 
     One ``bincount``; a custom op so that ``torch.compile`` keeps it whole
-    (its output size does not depend on the data).
+    (its output size does not depend on the data). Returning the slots
+    makes a compiled graph read them back (one byte each) in its second pass
+    instead of recomputing them.
     """
     counts = torch.bincount(slots.reshape(-1), minlength=LANES * (bins + 1))
-    return counts.view(LANES, bins + 1)[:, :bins].sum(0).to(torch.float32)
+    counts = counts.view(LANES, bins + 1)[:, :bins].sum(0)
+    return counts.to(torch.float32), slots.clone()
 
 
 @bin_counts.register_fake
 def _(slots, bins):
-    return slots.new_empty((bins,), dtype=torch.float32)
+    return (slots.new_empty((bins,), dtype=torch.float32),
+            torch.empty_like(slots))
 
 
 def world_size() -> int:
