@@ -19,6 +19,7 @@ from mmdet.models.dense_heads import RetinaHead
 from mmdet.structures.bbox import get_box_tensor
 
 from imbalance_plugin.functional.pisa import (aligned_box_iou, carl_loss,
+                                              carl_weights,
                                               check_power_map, isr_p_weights,
                                               loss_preserving_weights)
 from imbalance_plugin.heads.unreduced_loss import (preserved_buffers,
@@ -103,6 +104,18 @@ def isr_p_label_weights(cls_score, bbox_pred, priors, labels, label_weights,
     return new_weights
 
 
+def weights_where(mask, weights):
+    """``weights`` where ``mask`` holds, NaN elsewhere, detached.
+
+    The heads keep their last ISR-P, ISR-N and CARL weights in this form in
+    ``last_pisa_weights`` (a dict keyed 'isr_p', 'isr_n', 'carl'), where
+    :class:`~imbalance_plugin.hooks.gradient_density_hook.GradientDensityHook`
+    reads them; NaN marks the elements a part does not weight, so no
+    data-dependent indexing (and no host sync) is needed.
+    """
+    return torch.where(mask, weights, float('nan')).detach()
+
+
 def class_probability(cls_score, labels, use_sigmoid):
     """Probability of each row's ``labels`` class, (n,)."""
     probs = cls_score.sigmoid() if use_sigmoid else cls_score.softmax(-1)
@@ -175,6 +188,7 @@ class PISARetinaHead(RetinaHead):
         bbox_targets = torch.cat(bbox_targets_list, 1).reshape(-1, 4)
         bbox_weights = torch.cat(bbox_weights_list, 1).reshape(-1, 4)
 
+        pisa_weights = {}
         isr_cfg = pisa_part(self.train_cfg, 'isr')
         if isr_cfg is not None:
             label_weights = isr_p_label_weights(
@@ -182,6 +196,8 @@ class PISARetinaHead(RetinaHead):
                 bbox_targets, gt_groups_of(sampling_results),
                 self.num_classes, self.loss_cls, self.bbox_coder,
                 self.reg_decoded_bbox, **isr_cfg)
+            pisa_weights['isr_p'] = weights_where(
+                (labels >= 0) & (labels < self.num_classes), label_weights)
 
         losses = dict(
             loss_cls=self.loss_cls(
@@ -206,6 +222,8 @@ class PISARetinaHead(RetinaHead):
                                        self.use_sigmoid_cls)
             losses['loss_carl'] = carl_loss(scores, reg_loss, avg_factor,
                                             **carl_cfg)
+            pisa_weights['carl'] = carl_weights(scores.detach(), **carl_cfg)
+        self.last_pisa_weights = pisa_weights
         return losses
 
     def _regression_loss(self, bbox_pred, anchors, bbox_targets, bbox_weights,

@@ -23,12 +23,12 @@ from mmdet.models.task_modules.samplers import SamplingResult
 from mmdet.models.utils import unpack_gt_instances
 from mmdet.structures.bbox import bbox2roi, get_box_tensor
 
-from imbalance_plugin.functional.pisa import carl_loss
+from imbalance_plugin.functional.pisa import carl_loss, carl_weights
 from imbalance_plugin.heads.pisa_retina_head import (check_pisa_cfg,
                                                      class_probability,
                                                      gt_groups_of,
                                                      isr_p_label_weights,
-                                                     pisa_part)
+                                                     pisa_part, weights_where)
 from imbalance_plugin.heads.pooled_roi_features import (
     attach_roi_align_grad, pool_rois, supports_pooled_reuse)
 from imbalance_plugin.heads.unreduced_loss import preserved_buffers
@@ -185,6 +185,8 @@ class PISARoIHead(StandardRoIHead):
         labels, label_weights, bbox_targets, bbox_weights = \
             self.bbox_head.get_targets(sampling_results, self.train_cfg)
 
+        num_classes = self.bbox_head.num_classes
+        pisa_weights = {}
         if any(w is not None for w in neg_label_weights):
             label_weights = label_weights.clone()
             start = 0
@@ -194,8 +196,9 @@ class PISARoIHead(StandardRoIHead):
                     label_weights[start + num_pos:start + num_pos +
                                   num_neg] = weights
                 start += num_pos + num_neg
+            pisa_weights['isr_n'] = weights_where(labels == num_classes,
+                                                  label_weights)
 
-        num_classes = self.bbox_head.num_classes
         isr_cfg = pisa_part(self.train_cfg, 'isr')
         if isr_cfg is not None:
             head = self.bbox_head
@@ -204,6 +207,8 @@ class PISARoIHead(StandardRoIHead):
                 bbox_targets, gt_groups_of(sampling_results), num_classes,
                 head.loss_cls, head.bbox_coder, head.reg_decoded_bbox,
                 **isr_cfg)
+            pisa_weights['isr_p'] = weights_where(
+                (labels >= 0) & (labels < num_classes), label_weights)
 
         loss_bbox = self.bbox_head.loss(cls_score, bbox_pred, rois, labels,
                                         label_weights, bbox_targets,
@@ -227,6 +232,8 @@ class PISARoIHead(StandardRoIHead):
             loss_bbox['loss_carl'] = carl_loss(scores, reg_loss,
                                                bbox_targets.size(0),
                                                **carl_cfg)
+            pisa_weights['carl'] = carl_weights(scores.detach(), **carl_cfg)
+        self.last_pisa_weights = pisa_weights
         bbox_results.update(loss_bbox=loss_bbox)
         return bbox_results
 

@@ -155,3 +155,24 @@ def test_bad_config_raises_at_build(part, key, value):
     cfg['train_cfg'][part][key] = value
     with pytest.raises(ValueError, match=rf'train_cfg\.{part}\.{key}'):
         MODELS.build(dict(type='imbalance_plugin.PISARetinaHead', **cfg))
+
+
+@pytest.mark.parametrize('isr,carl', [(True, True), (True, False),
+                                      (False, True), (False, False)])
+def test_last_pisa_weights_for_the_gradient_density_hook(isr, carl):
+    ours, _ = build_pair(0, isr=isr, carl=carl)
+    losses_and_grads(ours, random_inputs(0, ours))
+    weights = ours.last_pisa_weights
+    assert set(weights) == {k for k, on in (('isr_p', isr), ('carl', carl))
+                            if on}
+    if isr:
+        isr_p = weights['isr_p']
+        positive = ~torch.isnan(isr_p)
+        assert positive.sum() > 0 and not isr_p.requires_grad
+        assert (isr_p[positive] >= 0).all()
+    if carl:
+        carl_w = weights['carl']
+        assert torch.isfinite(carl_w).all()
+        torch.testing.assert_close(carl_w.mean(), torch.tensor(1.0))
+    if isr and carl:
+        assert positive.sum() == weights['carl'].numel()

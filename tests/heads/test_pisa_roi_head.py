@@ -248,3 +248,18 @@ def test_bad_config_raises_at_build(part, key, value):
     cfg['train_cfg'][part][key] = value
     with pytest.raises(ValueError, match=rf'train_cfg\.{part}\.{key}'):
         build(MODELS, 'imbalance_plugin.PISARoIHead', cfg)
+
+
+def test_last_pisa_weights_for_the_gradient_density_hook():
+    head = build(MODELS, 'imbalance_plugin.PISARoIHead',
+                 head_cfg(sampler_cfg('ours')))
+    losses_and_grads(head, random_inputs(0), seed=0)
+    weights = head.last_pisa_weights
+    assert set(weights) == {'isr_n', 'isr_p', 'carl'}
+    isr_n, isr_p = weights['isr_n'], weights['isr_p']
+    negative, positive = ~torch.isnan(isr_n), ~torch.isnan(isr_p)
+    assert not (negative & positive).any()
+    assert negative.any() and positive.any()
+    assert (isr_n[negative] >= 0).all() and (isr_p[positive] >= 0).all()
+    assert weights['carl'].numel() == positive.sum()
+    torch.testing.assert_close(weights['carl'].mean(), torch.tensor(1.0))
