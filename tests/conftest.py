@@ -1,8 +1,15 @@
 """Fixtures shared across test directories."""
+import os
 from types import SimpleNamespace
 
 import pytest
 import torch
+
+# The toy trainings the suite runs (tools as subprocesses, which inherit this)
+# use the losses eagerly: every cold process would otherwise pay ~20 s of
+# compilation. tests/losses/test_loss_compile.py switches it back on and
+# checks the compiled kernels against eager.
+os.environ.setdefault('IMBALANCE_PLUGIN_COMPILE', '0')
 
 
 @pytest.fixture
