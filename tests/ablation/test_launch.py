@@ -96,3 +96,12 @@ def test_slurm_launcher_goes_through_slurm_scripts(tmp_path, monkeypatch):
 def test_bad_launch_settings_raise(kwargs, word):
     with pytest.raises(ValueError, match=word):
         Launch(**kwargs)
+
+
+def test_tools_wait_passively_unless_told_otherwise(monkeypatch):
+    monkeypatch.delenv('OMP_WAIT_POLICY', raising=False)
+    _, env = Launch().train(Path('c.py'), Path('w'), False)
+    assert env['OMP_WAIT_POLICY'] == 'PASSIVE'
+    monkeypatch.setenv('OMP_WAIT_POLICY', 'ACTIVE')
+    _, env = Launch().test(Path('c.py'), 'ck', Path('w'), Path('m.json'))
+    assert env['OMP_WAIT_POLICY'] == 'ACTIVE'
