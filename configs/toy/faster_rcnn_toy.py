@@ -1,4 +1,4 @@
-# Toy Faster R-CNN on the embedded toy dataset, ~10 min on 2 cores.
+# Toy Faster R-CNN on the embedded toy dataset, the toy RetinaNet's schedule.
 # The detector comes from the first base; the toy bases change only data,
 # model size and schedule (see configs/_base_/toy/).
 _base_ = [
