@@ -13,7 +13,8 @@ from ._validation import (check_bool, check_number, check_positive_int,
 
 
 class _GradientHarmonized(nn.Module):
-    """Buffers and arguments shared by GHM-C and GHM-R."""
+    """Buffers, arguments and the forward shared by GHM-C and GHM-R: the
+    subclass names its functional loss in ``_loss``."""
 
     def __init__(self, bins, momentum, loss_weight, reduction, all_reduce,
                  compiled):
@@ -28,9 +29,22 @@ class _GradientHarmonized(nn.Module):
         self.register_buffer('acc_sum',
                              torch.zeros(self.bins, dtype=torch.float32))
 
-    def _store(self, new_acc_sum: Tensor):
+    def _loss(self, pred: Tensor, target: Tensor, weight: Optional[Tensor],
+              reduction: str):
+        """(loss, new acc_sum) of the functional form."""
+        raise NotImplementedError
+
+    def forward(self,
+                pred: Tensor,
+                target: Tensor,
+                weight: Optional[Tensor] = None,
+                avg_factor: Optional[Union[float, Tensor]] = None,
+                reduction_override: Optional[str] = None) -> Tensor:
+        reduction = resolve_reduction(self.reduction, reduction_override)
+        loss, new_acc_sum = self._loss(pred, target, weight, reduction)
         with torch.no_grad():
             self.acc_sum.copy_(new_acc_sum)
+        return self.loss_weight * loss
 
     def extra_repr(self) -> str:
         return (f'bins={self.bins}, momentum={self.momentum}, '
@@ -80,19 +94,11 @@ class GHMC(_GradientHarmonized):
                          compiled)
         self.use_sigmoid = check_bool(use_sigmoid, 'use_sigmoid')
 
-    def forward(self,
-                pred: Tensor,
-                target: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[Union[float, Tensor]] = None,
-                reduction_override: Optional[str] = None) -> Tensor:
-        reduction = resolve_reduction(self.reduction, reduction_override)
-        loss, new_acc_sum = ghmc_loss(
+    def _loss(self, pred, target, weight, reduction):
+        return ghmc_loss(
             pred, target, weight, self.acc_sum, self.momentum,
             use_sigmoid=self.use_sigmoid, reduction=reduction,
             all_reduce=self.all_reduce, compiled=self.compiled)
-        self._store(new_acc_sum)
-        return self.loss_weight * loss
 
 
 @MODELS.register_module()
@@ -128,16 +134,8 @@ class GHMR(_GradientHarmonized):
                          compiled)
         self.mu = check_number(mu, 'mu', low=0, low_open=True)
 
-    def forward(self,
-                pred: Tensor,
-                target: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[Union[float, Tensor]] = None,
-                reduction_override: Optional[str] = None) -> Tensor:
-        reduction = resolve_reduction(self.reduction, reduction_override)
-        loss, new_acc_sum = ghmr_loss(
+    def _loss(self, pred, target, weight, reduction):
+        return ghmr_loss(
             pred, target, weight, self.acc_sum, self.momentum,
             mu=self.mu, reduction=reduction, all_reduce=self.all_reduce,
             compiled=self.compiled)
-        self._store(new_acc_sum)
-        return self.loss_weight * loss
