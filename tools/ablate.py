@@ -9,6 +9,7 @@ then write results.csv, results.md and results.png into the grid directory.
         --partition gpu
     python tools/ablate.py path/to/my_grid.py
     python tools/ablate.py --list
+    python tools/ablate.py retinanet-toy --gradient-density 50
 
 Re-running the same command skips finished runs and resumes interrupted ones
 from their last checkpoint.
@@ -20,6 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from imbalance_plugin.ablation.gradient_density import (  # noqa: E402
+    GradientDensity, failed)
 from imbalance_plugin.ablation.grid import available_grids, load_grid  # noqa: E402,E501
 from imbalance_plugin.ablation.launch import LAUNCHERS, Launch  # noqa: E402
 from imbalance_plugin.ablation.report import MARKDOWN  # noqa: E402
@@ -57,9 +60,22 @@ def parse_args(argv=None):
                         metavar='KEY=VALUE',
                         help='overrides passed to tools/train.py and '
                         'tools/test.py for every variant')
+    parser.add_argument('--gradient-density', type=int, metavar='INTERVAL',
+                        help='train every run with GradientDensityHook '
+                        'logging every INTERVAL iterations, and plot its '
+                        'final checkpoint with tools/analyze_gradient_'
+                        'density.py into <run dir>/gradient_density/')
+    parser.add_argument('--gradient-density-images', type=int, default=8,
+                        metavar='N',
+                        help='training images the plot looks at (default 8)')
     args = parser.parse_args(argv)
     if not args.list and not args.grid:
         parser.error('name a grid (or --list)')
+    for name in ('gradient_density', 'gradient_density_images'):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f'--{name.replace("_", "-")} must be >= 1, got '
+                         f'{value}')
     return args
 
 
@@ -85,14 +101,20 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, _terminate)
     print(f'grid {grid.name}: {len(grid.variants)} variants x {args.seeds} '
           f'seed(s) in {grid_dir}', flush=True)
+    density = None
+    if args.gradient_density is not None:
+        density = GradientDensity(args.gradient_density,
+                                  args.gradient_density_images)
     records = run_grid(grid, grid_dir, seeds=args.seeds, launch=launch,
                        cfg_options=args.cfg_options,
-                       data_root=args.data_root, only=args.only)
+                       data_root=args.data_root, only=args.only,
+                       gradient_density=density)
     print()
     print((grid_dir / MARKDOWN).read_text())
     print(f'results: {grid_dir / "results.csv"}, {grid_dir / MARKDOWN}, '
           f'{grid_dir / "results.png"}')
-    return 0 if all(r.ok for r in records) else 1
+    ok = all(r.ok and not failed(r.gradient_density) for r in records)
+    return 0 if ok else 1
 
 
 if __name__ == '__main__':

@@ -25,6 +25,9 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.logging import MMLogger  # noqa: E402
 
 DEFAULT_CONFIG = REPO / 'configs' / 'toy' / 'retinanet_toy.py'
+#: Exit status when the config's detector has no dense anchor head to
+#: analyse (e.g. Faster R-CNN); the reason is the last line on stderr.
+UNSUPPORTED_DETECTOR = 3
 
 
 def parse_args(argv=None):
@@ -110,7 +113,8 @@ def main(argv=None):
     try:
         head = detector_head(model)
     except ValueError as error:
-        raise SystemExit(f'{args.config}: {error}') from None
+        print(f'{args.config}: {error}', file=sys.stderr, flush=True)
+        raise SystemExit(UNSUPPORTED_DETECTOR) from None
     settings = settings_with_overrides(curve_settings_of(head), args)
     images = first_images(cfg, args.num_images, args.batch_size, args.split)
     sample = collect_gradient_sample(model, images)

@@ -14,6 +14,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from .grid import PROJECT_ROOT
 
 LAUNCHERS = ('none', 'pytorch', 'slurm')
+#: Exit status of ``tools/analyze_gradient_density.py`` for a detector it
+#: does not analyse (its ``UNSUPPORTED_DETECTOR``).
+UNSUPPORTED_DETECTOR = 3
 Command = Tuple[List[str], Dict[str, str]]
 
 
@@ -83,4 +86,16 @@ class Launch:
         else:
             argv = [self.python, str(tools / 'test.py'), str(config),
                     checkpoint, *rest]
+        return argv, self._env()
+
+    def gradient_density(self, config: Path, checkpoint: str, out_dir: Path,
+                         num_images: int,
+                         cfg_options: Sequence[str] = ()) -> Command:
+        """``tools/analyze_gradient_density.py`` of ``checkpoint`` over
+        ``num_images`` training images, files into ``out_dir``."""
+        tool = self.tools_dir / 'analyze_gradient_density.py'
+        argv = [self.python, str(tool), str(config), '--checkpoint',
+                checkpoint, '--num-images', str(num_images),
+                '--batch-size', '2', '--out-dir', str(out_dir),
+                *self._options(cfg_options)]
         return argv, self._env()

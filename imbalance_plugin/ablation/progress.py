@@ -62,3 +62,7 @@ class Progress:
     def skip(self, what: str, outcome: str) -> None:
         self.done += 1
         self._emit(self.done, f'skip  {what}: already done, {outcome}')
+
+    def note(self, text: str) -> None:
+        """An indented line about the run just reported."""
+        print(f'    {text}', file=self.stream, flush=True)

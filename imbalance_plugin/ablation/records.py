@@ -18,7 +18,10 @@ class Record:
     measured as ``mem_source`` says: ``gpu`` (largest CUDA memory MMEngine
     logged) or ``rss`` (peak resident set size of the training process);
     ``wall_s`` the seconds this run took in total; ``log`` the log to read
-    (the failing step's log for a failed run).
+    (the failing step's log for a failed run); ``gradient_density`` where the
+    gradient-density analysis of the final checkpoint is (its directory,
+    ``skipped: <reason>`` or ``failed, log: <log>``), empty when it was not
+    asked for.
     """
     variant: str
     seed: int
@@ -34,6 +37,7 @@ class Record:
     mem_source: str = ''
     wall_s: Optional[float] = None
     log: str = ''
+    gradient_density: str = ''
 
     @property
     def ok(self) -> bool:

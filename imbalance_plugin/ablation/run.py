@@ -80,6 +80,14 @@ def last_checkpoint(work_dir: Path) -> Optional[str]:
     return checkpoint if checkpoint and Path(checkpoint).is_file() else None
 
 
+def trained_checkpoint(run_dir: Path) -> Optional[str]:
+    """The final checkpoint of a run whose training finished, else None."""
+    path = Path(run_dir) / TRAIN_DONE
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text())['checkpoint']
+
+
 def _failure(variant: Variant, seed: int, run_dir: Path, log: Path,
              seconds: float) -> Record:
     record = Record(variant=variant.name, seed=seed, status=FAILED,
@@ -89,12 +97,14 @@ def _failure(variant: Variant, seed: int, run_dir: Path, log: Path,
 
 
 def run_one(variant: Variant, seed: int, run_dir: Path, launch: Launch,
-            cfg_options: Sequence[str] = ()) -> Record:
+            cfg_options: Sequence[str] = (),
+            train_config: Optional[Path] = None) -> Record:
     """Trains and tests ``variant`` with ``seed`` in ``run_dir``, continuing
     whatever an earlier attempt left (see the module docstring).
 
     ``cfg_options`` (``key=value`` strings) go to both tools;
-    ``randomness.seed`` is added for training.
+    ``randomness.seed`` is added for training. ``train_config`` replaces the
+    variant's config for training only (e.g. the variant's plus a hook).
     """
     run_dir = Path(run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -108,8 +118,8 @@ def run_one(variant: Variant, seed: int, run_dir: Path, launch: Launch,
         train_info = json.loads(done_file.read_text())
     else:
         resume = last_checkpoint(run_dir) is not None
-        argv, env = launch.train(variant.config, run_dir, resume,
-                                 options + [f'randomness.seed={seed}'])
+        argv, env = launch.train(train_config or variant.config, run_dir,
+                                 resume, options + [f'randomness.seed={seed}'])
         code, rss_mb = execute(argv, env, run_dir / TRAIN_LOG)
         checkpoint = last_checkpoint(run_dir)
         if code != 0 or checkpoint is None:

@@ -1,10 +1,14 @@
 """Running a whole grid: every variant with every seed, one after another,
-with progress lines, and the report rewritten after each run."""
+with progress lines, and the report rewritten after each run; optionally
+with the gradient-density diagnostics (:mod:`.gradient_density`)."""
 from pathlib import Path
 from typing import List, Optional, Sequence, TextIO
 
 from .cfg_options import merge_cli, resolved_config, to_cli
 from .data_root import data_root_options
+from .gradient_density import (GradientDensity, analyze_run,
+                               training_config)
+from .gradient_density import outcome as density_outcome
 from .grid import Grid
 from .launch import Launch
 from .progress import Progress
@@ -24,7 +28,9 @@ def run_grid(grid: Grid, grid_dir: Path, seeds: int = 1,
              cfg_options: Sequence[str] = (),
              data_root: Optional[str] = None,
              only: Optional[Sequence[str]] = None,
-             stream: Optional[TextIO] = None) -> List[Record]:
+             stream: Optional[TextIO] = None,
+             gradient_density: Optional[GradientDensity] = None
+             ) -> List[Record]:
     """Trains and tests each variant of ``grid`` with seeds 0..seeds-1 in
     ``grid_dir/<variant>/seed<k>``, skipping finished runs and resuming
     interrupted ones; a failed run is recorded and the others still run.
@@ -33,6 +39,11 @@ def run_grid(grid: Grid, grid_dir: Path, seeds: int = 1,
     variant's own) and ``data_root`` pass through to both tools. ``only``
     restricts the runs to those variants; the report still shows the other
     variants' finished runs found on disk.
+
+    ``gradient_density`` trains each run with ``GradientDensityHook`` and
+    analyses its final checkpoint with ``tools/analyze_gradient_density.py``
+    (a finished run without the analysis gets only the analysis); a progress
+    line under each run says where its plots are or why it was skipped.
 
     Returns the records, one per run, after writing the report.
     """
@@ -57,7 +68,8 @@ def run_grid(grid: Grid, grid_dir: Path, seeds: int = 1,
         what = f'{variant.name} seed {seed}'
         run_dir = grid_dir / variant.name / f'seed{seed}'
         record = finished(run_dir)
-        if record is not None:
+        if record is not None and (gradient_density is None
+                                   or density_outcome(run_dir) is not None):
             progress.skip(what, _outcome(record))
         else:
             options = merge_cli(
@@ -69,8 +81,19 @@ def run_grid(grid: Grid, grid_dir: Path, seeds: int = 1,
                                            variant.cfg_options),
                                     to_cli(moved), cfg_options)
             progress.start(what)
-            record = run_one(variant, seed, run_dir, launch, options)
+            train_config = None
+            if gradient_density is not None:
+                train_config = training_config(variant.config, run_dir,
+                                               gradient_density.interval)
+            record = run_one(variant, seed, run_dir, launch, options,
+                             train_config)
+            if gradient_density is not None:
+                record = analyze_run(record, variant, run_dir, launch,
+                                     gradient_density, options)
             progress.end(what, _outcome(record))
+        if gradient_density is not None and record.gradient_density:
+            progress.note(f'{what} gradient density: '
+                          f'{record.gradient_density}')
         records.append(record)
         write_report(grid, others + records, grid_dir)
     return records

@@ -2,6 +2,7 @@
 from pathlib import Path
 from typing import List, Optional, Sequence
 
+from .gradient_density import SKIPPED_PREFIX, failed
 from .grid import Grid
 from .records import Record
 from .summary import Summary, summarize
@@ -24,6 +25,13 @@ def _delta_cell(summary: Summary) -> str:
     if summary.delta_ap is None:
         return ''
     return f'{summary.delta_ap:+.1f}'
+
+
+def _density_cell(record: Record) -> str:
+    text = record.gradient_density
+    if text.startswith(SKIPPED_PREFIX) or failed(text):
+        return text
+    return f'`{text}`'
 
 
 def markdown_rows(grid: Grid, summaries: Sequence[Summary]) -> List[str]:
@@ -72,6 +80,13 @@ def markdown(grid: Grid, records: Sequence[Record],
         lines += ['', 'Failed runs:', '']
         lines += [f'- {r.variant} seed {r.seed}: see `{r.log}`'
                   for r in failed]
+    analysed = [r for r in records if r.ok and r.gradient_density]
+    if analysed:
+        lines += ['', 'Gradient-density plots '
+                  '(`tools/analyze_gradient_density.py` on the final '
+                  'checkpoint):', '']
+        lines += [f'- {r.variant} seed {r.seed}: {_density_cell(r)}'
+                  for r in analysed]
     if plot_name:
         lines += ['', f'![AP per variant]({plot_name})']
     return '\n'.join(lines) + '\n'

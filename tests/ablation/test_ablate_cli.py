@@ -64,6 +64,11 @@ def test_ablate_runs_a_grid_through_the_stock_tools(tmp_path):
     assert focal.s_per_iter > 0 and focal.peak_mem_mb > 50
     assert focal.mem_source == 'rss'
     assert (out / 'focal' / 'seed0' / 'metrics.json').is_file()
+    # without --gradient-density: the variant's config trained as it is
+    dumped = out / 'focal' / 'seed0' / 'retinanet_focal_toy.py'
+    assert 'GradientDensityHook' not in dumped.read_text()
+    assert not (out / 'focal' / 'seed0' / 'gradient_density').exists()
+    assert focal.gradient_density == ''
     assert broken.status == 'failed'
     assert broken.log == str(out / 'broken' / 'seed0' / 'train.log')
     assert 'gamma' in Path(broken.log).read_text()

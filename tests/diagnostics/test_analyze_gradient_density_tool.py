@@ -115,7 +115,7 @@ def test_csv_counts_add_up_to_the_valid_anchors(tool_output):
         assert r['contribution_asl1'] == ''
 
 
-def test_two_stage_config_is_refused_with_a_message(tmp_path):
+def test_two_stage_config_is_refused_with_a_message(tmp_path, capsys):
     import importlib.util
     spec = importlib.util.spec_from_file_location(
         'analyze_gradient_density',
@@ -123,6 +123,9 @@ def test_two_stage_config_is_refused_with_a_message(tmp_path):
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     config = REPO / 'configs' / 'toy' / 'faster_rcnn_toy.py'
-    with pytest.raises(SystemExit, match='AnchorHead'):
+    with pytest.raises(SystemExit) as exit_info:
         tool.main([str(config), '--out-dir', str(tmp_path)])
+    assert exit_info.value.code == tool.UNSUPPORTED_DETECTOR != 1
+    reason = capsys.readouterr().err.strip().splitlines()[-1]
+    assert reason.startswith(f'{config}: ') and 'AnchorHead' in reason
     assert not list(tmp_path.iterdir())
