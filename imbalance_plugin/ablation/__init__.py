@@ -9,4 +9,6 @@
   :mod:`.table`: results.md; :mod:`.plot`: results.png;
   :mod:`.report`: the three together
 - :mod:`.progress`: progress lines with elapsed time and time left
+- :mod:`.gradient_density`: ``--gradient-density``, the training hook and
+  the gradient-density plot of every run
 """
