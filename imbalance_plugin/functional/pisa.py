@@ -38,31 +38,61 @@ def check_power_map(k, bias, owner):
 
 def power_map(u, k, bias):
     """``(bias + (1 - bias) * u) ** k``, PISA's importance map, elementwise."""
-    return (bias + (1 - bias) * u).pow(k)
+    if bias:
+        u = bias + (1 - bias) * u
+    return u.pow(k)
+
+
+def descending_code(keys):
+    """int64 codes in [0, 2 ** 32) that sort ascending as ``keys`` descending.
+
+    The bits of a float32 read as an integer order like the float once the
+    negative ones are mirrored; -0.0 is first turned into +0.0 so that equal
+    floats get equal codes. Exact for float32, float16 and bfloat16 keys.
+
+    Args:
+        keys (Tensor): (n,) floating keys, no NaN.
+
+    Returns:
+        Tensor: (n,) int64.
+    """
+    bits = (keys.float() + 0.).view(torch.int32).long()
+    ordered = bits ^ ((bits >> 31) & 0x7fffffff)
+    return (2**31 - 1) - ordered
 
 
 def segment_rank(keys, segments):
     """0-based rank of every element inside its segment, by key descending.
 
-    Equal keys are ranked by index (stable sorts).
+    Equal keys are ranked by index. One stable sort of the int64 key
+    ``segment * 2 ** 32 + descending_code(key)`` orders by segment, then key;
+    the rank is the position minus the position of the segment's first
+    element.
 
     Args:
-        keys (Tensor): (n,) ranking keys.
-        segments (Tensor): (n,) integer segment id of each element.
+        keys (Tensor): (n,) ranking keys (float64 keys are sorted in two
+            passes, the code holds 32 bits).
+        segments (Tensor): (n,) integer segment id of each element, in
+            [0, 2 ** 31).
 
     Returns:
         Tensor: (n,) int64 rank of each element inside its segment.
     """
     n = keys.numel()
-    order = torch.sort(keys, descending=True, stable=True).indices
-    order = order[torch.sort(segments[order], stable=True).indices]
-    sorted_segments = segments[order]
-    position = torch.arange(n, device=keys.device)
-    starts = torch.ones(n, dtype=torch.bool, device=keys.device)
-    starts[1:] = sorted_segments[1:] != sorted_segments[:-1]
-    first = torch.cummax(torch.where(starts, position, 0), 0).values
-    rank = torch.empty_like(position)
-    rank[order] = position - first
+    if n == 0:
+        return segments.new_zeros(0, dtype=torch.long)
+    segments = segments.long()
+    if keys.dtype == torch.float64:
+        order = torch.sort(keys, descending=True, stable=True).indices
+        order = order[torch.sort(segments[order], stable=True).indices]
+        codes = segments[order] << 32
+    else:
+        codes, order = torch.sort((segments << 32) | descending_code(keys),
+                                  stable=True)
+    # Position of each segment's first element: where its id << 32 goes.
+    first = torch.searchsorted(codes, codes & (-1 << 32))
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(n, device=keys.device) - first
     return rank
 
 
@@ -132,9 +162,10 @@ def isr_p_weights(ious, gt_groups, labels, label_weights, k=2., bias=0.):
 def loss_preserving_weights(weights, loss, ref_weights=None):
     """Rescales ``weights`` so the weighted loss sum equals the reference one.
 
-    ``weights * sum(loss * ref) / sum(loss * weights)``; ``ref`` defaults to
-    ones. A loss of more than one dimension (e.g. sigmoid losses, (n, C)) is
-    weighted per row. The ratio is 1 where the new sum is 0 (no NaN).
+    ``weights * sum(l * ref) / sum(l * weights)`` with ``l`` the loss of each
+    sample (a row of a loss of more than one dimension, e.g. sigmoid losses,
+    (n, C), is summed first); ``ref`` defaults to ones. The ratio is 1 where
+    the new sum is 0 (no NaN).
 
     Args:
         weights (Tensor): (n,) new weights.
@@ -144,10 +175,10 @@ def loss_preserving_weights(weights, loss, ref_weights=None):
     Returns:
         Tensor: (n,) rescaled weights.
     """
-    shape = (-1, ) + (1, ) * (loss.dim() - 1)
-    ref = loss if ref_weights is None else loss * ref_weights.view(shape)
-    ref_sum = ref.sum()
-    new_sum = (loss * weights.view(shape)).sum()
+    if loss.dim() > 1:
+        loss = loss.flatten(1).sum(1)
+    ref_sum = loss.sum() if ref_weights is None else loss.dot(ref_weights)
+    new_sum = loss.dot(weights)
     safe = new_sum != 0
     ratio = torch.where(safe, ref_sum / torch.where(safe, new_sum, 1.), 1.)
     return weights * ratio
@@ -236,40 +267,45 @@ def nms_match_leaders(boxes, scores, keep, iou_thr):
     return leaders
 
 
-def leaders_from_groups(members, sizes):
-    """Group leader of each box from groups listed back to back.
+def local_rank_in_groups(members, sizes):
+    """Local rank of each box from groups listed back to back, each sorted
+    by score (the layout of mmcv's ``nms_match``): its position in its group.
 
     Args:
-        members (Tensor): (n,) box indices, group after group, each group
-            led by its first member (the layout of mmcv's ``nms_match``).
+        members (Tensor): (n,) box indices, group after group.
         sizes (Tensor): (g,) number of members of each group.
 
     Returns:
-        Tensor: (n,) index of each box's group leader.
+        Tensor: (n,) int64 local rank of each box (0 = its group's leader).
     """
     starts = torch.cumsum(sizes, 0) - sizes
-    leaders = torch.empty_like(members)
-    leaders[members] = members[starts].repeat_interleave(sizes)
-    return leaders
+    position = torch.arange(members.numel(), device=members.device)
+    local_rank = torch.empty_like(members)
+    local_rank[members] = position - starts.repeat_interleave(sizes)
+    return local_rank
 
 
-def score_hlr_order(scores, leaders):
+def score_hlr_order(scores, leaders=None, local_rank=None):
     """Score-HLR order of valid negatives.
 
-    Local rank ``l``: rank of the score inside the NMS-match group. HLR: rank
-    over all samples by the key ``(n - l) + score``, i.e. by local rank, then
-    by score.
+    Local rank ``l``: rank of the score inside the NMS-match group (computed
+    from ``leaders``, or given). HLR: rank over all samples by the key
+    ``(n - l) + score``, i.e. by local rank, then by score.
 
     Args:
         scores (Tensor): (n,) max foreground score of each valid negative.
-        leaders (Tensor): (n,) group id of each (:func:`nms_match_leaders`).
+        leaders (Tensor, optional): (n,) group id of each
+            (:func:`nms_match_leaders`).
+        local_rank (Tensor, optional): (n,) local rank of each
+            (:func:`local_rank_in_groups`), instead of ``leaders``.
 
     Returns:
         Tensor: (n,) indices of the negatives from highest to lowest
         importance.
     """
     n = scores.numel()
-    local_rank = segment_rank(scores, leaders)
+    if local_rank is None:
+        local_rank = segment_rank(scores, leaders)
     importance = (n - local_rank.float()) + scores
     return torch.sort(importance, descending=True, stable=True).indices
 
@@ -286,11 +322,7 @@ def score_hlr_weights(num_hlr, num_rand, num_valid, k=0.5, bias=0.,
     Returns:
         Tensor: (num_hlr + num_rand,) weights, HLR part first.
     """
-    up_bound = max(num_hlr + num_rand, num_valid)
-    u = torch.ones(num_hlr + num_rand, device=device)
-    if num_hlr > 0:
-        hlr_u = (up_bound - torch.arange(num_hlr, device=device).float()
-                 ) / up_bound
-        u[:num_hlr] = hlr_u
-        u[num_hlr:] = hlr_u[-1]
-    return power_map(u, k, bias)
+    num = num_hlr + num_rand
+    up_bound = max(num, num_valid)
+    rank = torch.arange(num, device=device).clamp_(max=max(num_hlr - 1, 0))
+    return power_map((up_bound - rank.float()) / up_bound, k, bias)

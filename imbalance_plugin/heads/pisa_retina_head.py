@@ -82,15 +82,21 @@ def isr_p_label_weights(cls_score, bbox_pred, priors, labels, label_weights,
         pos_inds = ((labels >= 0) & (labels < num_classes)).nonzero().view(-1)
         pos_labels = labels[pos_inds]
         pos_priors = priors.index_select(0, pos_inds)
-        deltas = bbox_pred.detach().index_select(0, pos_inds)
-        if deltas.size(-1) > 4:
-            deltas = deltas.view(deltas.size(0), deltas.size(1) // 4, 4)[
-                torch.arange(pos_inds.numel(), device=deltas.device),
-                pos_labels]
-        boxes = get_box_tensor(bbox_coder.decode(pos_priors, deltas))
+        if bbox_pred.size(-1) > 4:
+            # The deltas of each positive's own class, rows of (n * C, 4).
+            deltas = bbox_pred.detach().reshape(-1, 4).index_select(
+                0, pos_inds * (bbox_pred.size(-1) // 4) + pos_labels)
+        else:
+            deltas = bbox_pred.detach().index_select(0, pos_inds)
         targets = bbox_targets.index_select(0, pos_inds)
-        if not reg_decoded_bbox:
-            targets = get_box_tensor(bbox_coder.decode(pos_priors, targets))
+        if reg_decoded_bbox:
+            boxes = get_box_tensor(bbox_coder.decode(pos_priors, deltas))
+        else:
+            # Predictions and targets decoded in one call (rows are
+            # independent).
+            boxes, targets = get_box_tensor(
+                bbox_coder.decode(pos_priors.repeat(2, 1),
+                                  torch.cat([deltas, targets]))).chunk(2)
         pos_weights = label_weights[pos_inds]
         weights = isr_p_weights(
             aligned_box_iou(boxes, targets), gt_groups, pos_labels,
@@ -98,9 +104,8 @@ def isr_p_label_weights(cls_score, bbox_pred, priors, labels, label_weights,
         loss = unreduced_loss(loss_cls,
                               cls_score.detach().index_select(0, pos_inds),
                               pos_labels)
-        new_weights = label_weights.clone()
-        new_weights[pos_inds] = loss_preserving_weights(
-            weights, loss, pos_weights)
+        new_weights = label_weights.index_put(
+            (pos_inds, ), loss_preserving_weights(weights, loss, pos_weights))
     return new_weights
 
 

@@ -21,6 +21,7 @@ mmdet 3.3.0's ``ScoreHLRSampler``, so a seeded run samples the same RoIs.
 import math
 from itertools import chain
 
+import numpy as np
 import torch
 from mmcv.ops import nms
 from mmcv.ops.nms import ext_module as mmcv_ext
@@ -28,7 +29,7 @@ from mmdet.models.task_modules.samplers import BaseSampler, SamplingResult
 from mmdet.structures.bbox import bbox2roi, get_box_tensor
 
 from imbalance_plugin.functional.pisa import (check_power_map,
-                                              leaders_from_groups,
+                                              local_rank_in_groups,
                                               loss_preserving_weights,
                                               nms_match_leaders,
                                               score_hlr_order,
@@ -189,10 +190,9 @@ class ScoreHLRSampler(BaseSampler):
             probs = cls_score.sigmoid()[:, :num_classes]
         else:
             probs = cls_score.softmax(-1)[:, :num_classes]
-        max_score, argmax_score = probs.max(-1)
+        max_score = probs.amax(-1)
         valid = max_score > self.score_thr
         valid_inds = valid.nonzero().view(-1)
-        invalid_inds = (~valid).nonzero().view(-1)
         num_valid = valid_inds.numel()
         num_hlr = min(num_valid, num_expected)
         num_rand = num_expected - num_hlr
@@ -204,14 +204,18 @@ class ScoreHLRSampler(BaseSampler):
         valid_score = max_score[valid_inds]
         bbox_pred = bbox_pred.detach()
         if bbox_pred.size(-1) > 4:
-            deltas = bbox_pred.view(num_neg, -1, 4)[valid_inds,
-                                                    argmax_score[valid_inds]]
+            # The deltas of each valid negative's best class, rows of
+            # (n * C, 4).
+            best = probs.index_select(0, valid_inds).argmax(-1)
+            deltas = bbox_pred.reshape(-1, 4).index_select(
+                0, valid_inds * (bbox_pred.size(-1) // 4) + best)
         else:
-            deltas = bbox_pred[valid_inds]
-        boxes = get_box_tensor(
-            bbox_head.bbox_coder.decode(neg_priors[valid_inds], deltas))
+            deltas = bbox_pred.index_select(0, valid_inds)
+        boxes = get_box_tensor(bbox_head.bbox_coder.decode(
+            neg_priors.index_select(0, valid_inds), deltas))
         select = valid_inds[self._hlr_order(boxes, valid_score, num_hlr)]
         if num_rand > 0:
+            invalid_inds = (~valid).nonzero().view(-1)
             rand = torch.randperm(invalid_inds.numel())[:num_rand]
             select = torch.cat([select, invalid_inds[rand.to(select.device)]])
         weights = score_hlr_weights(num_hlr, num_rand, num_valid, self.k,
@@ -219,8 +223,8 @@ class ScoreHLRSampler(BaseSampler):
         # The loss of the sampled negatives only: each row's loss is
         # independent of the others.
         background = select.new_full((select.numel(), ), num_classes)
-        loss = unreduced_loss(bbox_head.loss_cls, cls_score[select],
-                              background)
+        loss = unreduced_loss(bbox_head.loss_cls,
+                              cls_score.index_select(0, select), background)
         return select, loss_preserving_weights(weights, loss)
 
     def _hlr_order(self, boxes, scores, num_hlr):
@@ -228,7 +232,7 @@ class ScoreHLRSampler(BaseSampler):
 
         Groups come from NMS-match at ``iou_thr``. On CPU mmcv's C++
         ``nms_match`` kernel groups the boxes (its Python wrapper, which makes
-        a tensor per group, is bypassed; the groups are flattened in C).
+        a tensor per group, is bypassed; the groups are flattened at once).
         Elsewhere the grouping is vectorised on the device: NMS, then each
         suppressed box joins its first overlapping kept box. Group leaders
         (local rank 0) come first in Score-HLR order, by score: when there
@@ -240,16 +244,22 @@ class ScoreHLRSampler(BaseSampler):
         if kernel:
             dets = torch.cat([boxes, scores[:, None]], 1).float()
             groups = mmcv_ext.nms_match(dets, iou_threshold=self.iou_thr)
-            members = torch.tensor(list(chain.from_iterable(groups)))
-            sizes = torch.tensor(list(map(len, groups)))
-            if sizes.numel() >= num_hlr:
-                return members[(torch.cumsum(sizes, 0) - sizes)[:num_hlr]]
-            leaders = leaders_from_groups(members, sizes)
-        else:
-            _, keep = nms(boxes, scores, self._nms_thr)
-            if keep.numel() >= num_hlr:
-                return keep[:num_hlr]
-            leaders = nms_match_leaders(boxes, scores, keep, self.iou_thr)
+            if len(groups) >= num_hlr:
+                return torch.tensor([group[0] for group in groups[:num_hlr]],
+                                    dtype=torch.long, device=boxes.device)
+            members = torch.from_numpy(
+                np.fromiter(chain.from_iterable(groups), np.int64,
+                            scores.numel())).to(boxes.device)
+            sizes = torch.from_numpy(
+                np.fromiter(map(len, groups), np.int64,
+                            len(groups))).to(boxes.device)
+            return score_hlr_order(
+                scores,
+                local_rank=local_rank_in_groups(members, sizes))[:num_hlr]
+        _, keep = nms(boxes, scores, self._nms_thr)
+        if keep.numel() >= num_hlr:
+            return keep[:num_hlr]
+        leaders = nms_match_leaders(boxes, scores, keep, self.iou_thr)
         return score_hlr_order(scores, leaders)[:num_hlr]
 
     def sample(self, assign_result, pred_instances, gt_instances, feats=None,

@@ -14,7 +14,9 @@ from mmdet.models.task_modules.coders import DeltaXYWHBBoxCoder
 
 from imbalance_plugin.functional.pisa import (aligned_box_iou, carl_loss,
                                               carl_weights, check_power_map,
-                                              iou_hlr, isr_p_weights,
+                                              descending_code, iou_hlr,
+                                              isr_p_weights,
+                                              local_rank_in_groups,
                                               loss_preserving_weights,
                                               nms_match_leaders,
                                               score_hlr_order,
@@ -334,3 +336,46 @@ def test_score_hlr_weights():
 def test_check_power_map_rejects(k, bias, name):
     with pytest.raises(ValueError, match=rf'train_cfg\.isr\.{name}'):
         check_power_map(k, bias, 'train_cfg.isr')
+
+
+def test_descending_code_orders_like_keys_descending():
+    keys = torch.tensor([0.5, -0.0, 0.0, -2.5, float('inf'), 1e-40, -1e-40,
+                         3.0, -float('inf'), 0.5, 1.0 + 2**-23, 1.0])
+    codes = descending_code(keys)
+    assert codes.dtype == torch.long and (codes >= 0).all()
+    assert (codes < 2**32).all()
+    for i in range(keys.numel()):
+        for j in range(keys.numel()):
+            # Codes compare as the keys do, reversed; -0.0 equals 0.0.
+            assert (codes[i] < codes[j]) == bool(keys[i] > keys[j])
+            assert (codes[i] == codes[j]) == bool(keys[i] == keys[j])
+    half = torch.tensor([0.25, -1., 0.5], dtype=torch.float16)
+    assert descending_code(half).argsort().tolist() == [2, 0, 1]
+
+
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
+def test_segment_rank_negative_keys_and_ties(dtype):
+    g = torch.Generator().manual_seed(5)
+    # Few distinct values, half of them negative: many ties.
+    keys = (torch.randint(-4, 4, (300, ), generator=g) / 2).to(dtype)
+    segments = torch.randint(7, (300, ), generator=g)
+    rank = segment_rank(keys, segments)
+    for i in range(300):
+        same = segments == segments[i]
+        before = (keys > keys[i]) | ((keys == keys[i]) &
+                                     (torch.arange(300) < i))
+        assert rank[i] == (same & before).sum()
+
+
+def test_local_rank_in_groups_is_position_in_nms_match_group():
+    for seed in SEEDS:
+        boxes, scores = clustered_boxes(seed)
+        groups = nms_match(torch.cat([boxes, scores[:, None]], 1), 0.5)
+        members = torch.cat(groups)
+        sizes = torch.tensor([len(group) for group in groups])
+        rank = local_rank_in_groups(members, sizes)
+        for group in groups:
+            assert torch.equal(rank[group], torch.arange(len(group)))
+            # nms_match lists a group by descending score: the position is
+            # the rank of the score inside the group.
+            assert (scores[group].diff() <= 0).all()

@@ -3,11 +3,16 @@ import copy
 
 import pytest
 import torch
+from mmdet.models.losses import CrossEntropyLoss, FocalLoss
+from mmdet.models.task_modules.coders import DeltaXYWHBBoxCoder
 from mmdet.registry import MODELS as MMDET_MODELS
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 
+from imbalance_plugin.heads.pisa_retina_head import (gt_groups_of,
+                                                     isr_p_label_weights)
 from imbalance_plugin.registry import MODELS
+from tests.functional.test_pisa import SEEDS, mmdet_weights, random_batch
 
 NUM_CLASSES = 4
 STRIDES = [8, 16]
@@ -176,3 +181,34 @@ def test_last_pisa_weights_for_the_gradient_density_hook(isr, carl):
         torch.testing.assert_close(carl_w.mean(), torch.tensor(1.0))
     if isr and carl:
         assert positive.sum() == weights['carl'].numel()
+
+
+@pytest.mark.parametrize('sigmoid', [True, False])
+@pytest.mark.parametrize('two_stage,class_specific', [(True, True),
+                                                       (True, False),
+                                                       (False, False)])
+def test_isr_p_label_weights_matches_mmdet(sigmoid, two_stage,
+                                           class_specific):
+    loss_cls = FocalLoss(use_sigmoid=True) if sigmoid else \
+        CrossEntropyLoss()
+    coder = DeltaXYWHBBoxCoder(target_stds=[0.1, 0.1, 0.2, 0.2])
+    for seed in SEEDS:
+        batch = random_batch(seed, two_stage=two_stage, sigmoid=sigmoid,
+                             class_specific=class_specific)
+        rois = batch['rois'][:, -4:]
+        args = (batch['cls_score'], batch['bbox_pred'], rois, batch['labels'],
+                batch['label_weights'])
+        groups = gt_groups_of(batch['sampling_results'])
+        got = isr_p_label_weights(*args, batch['bbox_targets'], groups,
+                                  batch['num_classes'], loss_cls, coder,
+                                  k=2., bias=0.1)
+        expected = mmdet_weights(batch, loss_cls, coder, 2., 0.1)
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-7)
+        # Targets given as boxes (reg_decoded_bbox) weight the same.
+        pos = batch['labels'] < batch['num_classes']
+        boxes = batch['bbox_targets'].clone()
+        boxes[pos] = coder.decode(rois[pos], boxes[pos])
+        decoded = isr_p_label_weights(*args, boxes, groups,
+                                      batch['num_classes'], loss_cls, coder,
+                                      reg_decoded_bbox=True, k=2., bias=0.1)
+        torch.testing.assert_close(decoded, got, rtol=1e-6, atol=1e-7)
