@@ -267,45 +267,23 @@ def nms_match_leaders(boxes, scores, keep, iou_thr):
     return leaders
 
 
-def local_rank_in_groups(members, sizes):
-    """Local rank of each box from groups listed back to back, each sorted
-    by score (the layout of mmcv's ``nms_match``): its position in its group.
-
-    Args:
-        members (Tensor): (n,) box indices, group after group.
-        sizes (Tensor): (g,) number of members of each group.
-
-    Returns:
-        Tensor: (n,) int64 local rank of each box (0 = its group's leader).
-    """
-    starts = torch.cumsum(sizes, 0) - sizes
-    position = torch.arange(members.numel(), device=members.device)
-    local_rank = torch.empty_like(members)
-    local_rank[members] = position - starts.repeat_interleave(sizes)
-    return local_rank
-
-
-def score_hlr_order(scores, leaders=None, local_rank=None):
+def score_hlr_order(scores, leaders):
     """Score-HLR order of valid negatives.
 
-    Local rank ``l``: rank of the score inside the NMS-match group (computed
-    from ``leaders``, or given). HLR: rank over all samples by the key
-    ``(n - l) + score``, i.e. by local rank, then by score.
+    Local rank ``l``: rank of the score inside the NMS-match group. HLR: rank
+    over all samples by the key ``(n - l) + score``, i.e. by local rank, then
+    by score.
 
     Args:
         scores (Tensor): (n,) max foreground score of each valid negative.
-        leaders (Tensor, optional): (n,) group id of each
-            (:func:`nms_match_leaders`).
-        local_rank (Tensor, optional): (n,) local rank of each
-            (:func:`local_rank_in_groups`), instead of ``leaders``.
+        leaders (Tensor): (n,) group id of each (:func:`nms_match_leaders`).
 
     Returns:
         Tensor: (n,) indices of the negatives from highest to lowest
         importance.
     """
     n = scores.numel()
-    if local_rank is None:
-        local_rank = segment_rank(scores, leaders)
+    local_rank = segment_rank(scores, leaders)
     importance = (n - local_rank.float()) + scores
     return torch.sort(importance, descending=True, stable=True).indices
 

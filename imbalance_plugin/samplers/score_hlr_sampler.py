@@ -29,7 +29,6 @@ from mmdet.models.task_modules.samplers import BaseSampler, SamplingResult
 from mmdet.structures.bbox import bbox2roi, get_box_tensor
 
 from imbalance_plugin.functional.pisa import (check_power_map,
-                                              local_rank_in_groups,
                                               loss_preserving_weights,
                                               nms_match_leaders,
                                               score_hlr_order,
@@ -45,6 +44,40 @@ def _check_fraction(value, name, upper_open=False):
         raise ValueError(
             f'ScoreHLRSampler.{name} must be a number in {bound}, got '
             f'{value!r}')
+
+
+def hlr_order_of_groups(groups, scores, num_hlr):
+    """The first ``num_hlr`` indices in Score-HLR order, from the groups of
+    mmcv's ``nms_match`` kernel.
+
+    The kernel lists each group by descending score, leader first, and the
+    groups by their leaders' scores, so the local rank ``l`` of a box is its
+    position in its group and the leaders are already in order. The key
+    ``(n - l) + score`` is formed in the scores' dtype as mmdet does, sorted
+    descending (ties by index). Done in numpy: the groups arrive as Python
+    lists, and a few small numpy calls cost less than the torch ones.
+
+    Args:
+        groups (list[list[int]]): the kernel's groups of box indices.
+        scores (Tensor): (n,) scores of the boxes (CPU).
+        num_hlr (int): how many indices to return, >= 1.
+
+    Returns:
+        Tensor: (num_hlr,) int64 box indices.
+    """
+    if len(groups) >= num_hlr:
+        return torch.tensor([group[0] for group in groups[:num_hlr]],
+                            dtype=torch.long, device=scores.device)
+    scores = scores.cpu().numpy()
+    n = scores.size
+    members = np.fromiter(chain.from_iterable(groups), np.int64, n)
+    sizes = np.fromiter(map(len, groups), np.int64, len(groups))
+    local_rank = np.empty(n, dtype=scores.dtype)
+    local_rank[members] = np.arange(n) - np.repeat(np.cumsum(sizes) - sizes,
+                                                   sizes)
+    importance = (n - local_rank) + scores
+    order = np.argsort(-importance, kind='stable')[:num_hlr]
+    return torch.from_numpy(order)
 
 
 @TASK_UTILS.register_module()
@@ -232,7 +265,7 @@ class ScoreHLRSampler(BaseSampler):
 
         Groups come from NMS-match at ``iou_thr``. On CPU mmcv's C++
         ``nms_match`` kernel groups the boxes (its Python wrapper, which makes
-        a tensor per group, is bypassed; the groups are flattened at once).
+        a tensor per group, is bypassed: :func:`hlr_order_of_groups`).
         Elsewhere the grouping is vectorised on the device: NMS, then each
         suppressed box joins its first overlapping kept box. Group leaders
         (local rank 0) come first in Score-HLR order, by score: when there
@@ -244,18 +277,7 @@ class ScoreHLRSampler(BaseSampler):
         if kernel:
             dets = torch.cat([boxes, scores[:, None]], 1).float()
             groups = mmcv_ext.nms_match(dets, iou_threshold=self.iou_thr)
-            if len(groups) >= num_hlr:
-                return torch.tensor([group[0] for group in groups[:num_hlr]],
-                                    dtype=torch.long, device=boxes.device)
-            members = torch.from_numpy(
-                np.fromiter(chain.from_iterable(groups), np.int64,
-                            scores.numel())).to(boxes.device)
-            sizes = torch.from_numpy(
-                np.fromiter(map(len, groups), np.int64,
-                            len(groups))).to(boxes.device)
-            return score_hlr_order(
-                scores,
-                local_rank=local_rank_in_groups(members, sizes))[:num_hlr]
+            return hlr_order_of_groups(groups, scores, num_hlr)
         _, keep = nms(boxes, scores, self._nms_thr)
         if keep.numel() >= num_hlr:
             return keep[:num_hlr]

@@ -16,7 +16,6 @@ from imbalance_plugin.functional.pisa import (aligned_box_iou, carl_loss,
                                               carl_weights, check_power_map,
                                               descending_code, iou_hlr,
                                               isr_p_weights,
-                                              local_rank_in_groups,
                                               loss_preserving_weights,
                                               nms_match_leaders,
                                               score_hlr_order,
@@ -366,16 +365,3 @@ def test_segment_rank_negative_keys_and_ties(dtype):
                                      (torch.arange(300) < i))
         assert rank[i] == (same & before).sum()
 
-
-def test_local_rank_in_groups_is_position_in_nms_match_group():
-    for seed in SEEDS:
-        boxes, scores = clustered_boxes(seed)
-        groups = nms_match(torch.cat([boxes, scores[:, None]], 1), 0.5)
-        members = torch.cat(groups)
-        sizes = torch.tensor([len(group) for group in groups])
-        rank = local_rank_in_groups(members, sizes)
-        for group in groups:
-            assert torch.equal(rank[group], torch.arange(len(group)))
-            # nms_match lists a group by descending score: the position is
-            # the rank of the score inside the group.
-            assert (scores[group].diff() <= 0).all()

@@ -6,6 +6,7 @@ With the same seed they also draw the same random positives and fill.
 """
 import pytest
 import torch
+from mmcv.ops import nms_match
 from mmdet.models.task_modules.assigners import AssignResult
 from mmdet.models.task_modules.samplers import \
     ScoreHLRSampler as MMDetScoreHLRSampler
@@ -16,6 +17,7 @@ from torch import nn
 
 from imbalance_plugin.registry import TASK_UTILS
 from imbalance_plugin.samplers import ScoreHLRSampler
+from imbalance_plugin.samplers.score_hlr_sampler import hlr_order_of_groups
 
 NUM_CLASSES = 5
 
@@ -218,3 +220,29 @@ def test_bad_config_raises_at_build(name, value):
     cfg[name] = value
     with pytest.raises(ValueError, match=rf'ScoreHLRSampler\.{name}'):
         TASK_UTILS.build(cfg, default_args=dict(context=None))
+
+
+@pytest.mark.parametrize('num_hlr', [1, 40, 150, 300])
+def test_hlr_order_of_groups_matches_brute_force(num_hlr):
+    for seed in range(6):
+        g = torch.Generator().manual_seed(seed)
+        centres = torch.rand(10, 2, generator=g) * 300
+        xy = centres[torch.randint(10, (300, ), generator=g)] + torch.randn(
+            300, 2, generator=g) * 8
+        boxes = torch.cat([xy - 20, xy + 20], 1)
+        scores = torch.rand(300, generator=g)
+        groups = nms_match(torch.cat([boxes, scores[:, None]], 1), 0.5)
+        assert 10 <= len(groups) < 300
+        order = hlr_order_of_groups([group.tolist() for group in groups],
+                                    scores, num_hlr)
+        # Local rank: how many of the box's group score higher. Then order by
+        # mmdet's float32 key (n - local rank) + score, descending, equal
+        # keys by index.
+        group_of = {int(i): k for k, group in enumerate(groups)
+                    for i in group}
+        local = torch.tensor([sum(float(scores[j]) > float(scores[i])
+                                  for j in groups[group_of[i]])
+                              for i in range(300)])
+        key = (300 - local.float()) + scores
+        expected = sorted(range(300), key=lambda i: (-float(key[i]), i))
+        assert order.tolist() == expected[:num_hlr]
