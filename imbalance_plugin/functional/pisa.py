@@ -177,8 +177,8 @@ def loss_preserving_weights(weights, loss, ref_weights=None):
     """
     if loss.dim() > 1:
         loss = loss.flatten(1).sum(1)
-    ref_sum = loss.sum() if ref_weights is None else loss.dot(ref_weights)
-    new_sum = loss.dot(weights)
+    ref_sum = loss.sum() if ref_weights is None else (loss * ref_weights).sum()
+    new_sum = (loss * weights).sum()
     safe = new_sum != 0
     ratio = torch.where(safe, ref_sum / torch.where(safe, new_sum, 1.), 1.)
     return weights * ratio

@@ -59,15 +59,16 @@ def hlr_order_of_groups(groups, scores, num_hlr):
 
     Args:
         groups (list[list[int]]): the kernel's groups of box indices.
-        scores (Tensor): (n,) scores of the boxes (CPU).
+        scores (Tensor): (n,) scores of the boxes.
         num_hlr (int): how many indices to return, >= 1.
 
     Returns:
         Tensor: (num_hlr,) int64 box indices.
     """
+    device = scores.device
     if len(groups) >= num_hlr:
         return torch.tensor([group[0] for group in groups[:num_hlr]],
-                            dtype=torch.long, device=scores.device)
+                            dtype=torch.long, device=device)
     scores = scores.cpu().numpy()
     n = scores.size
     members = np.fromiter(chain.from_iterable(groups), np.int64, n)
@@ -77,7 +78,7 @@ def hlr_order_of_groups(groups, scores, num_hlr):
                                                    sizes)
     importance = (n - local_rank) + scores
     order = np.argsort(-importance, kind='stable')[:num_hlr]
-    return torch.from_numpy(order)
+    return torch.from_numpy(order).to(device)
 
 
 @TASK_UTILS.register_module()
