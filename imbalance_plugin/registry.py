@@ -13,6 +13,7 @@ from mmdet.registry import DATASETS as MMDET_DATASETS
 from mmdet.registry import HOOKS as MMDET_HOOKS
 from mmdet.registry import MODELS as MMDET_MODELS
 from mmdet.registry import TASK_UTILS as MMDET_TASK_UTILS
+from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_INITIALIZERS
 from mmengine.registry import DefaultScope, Registry
 
 SCOPE = 'imbalance_plugin'
@@ -61,11 +62,20 @@ HOOKS = PluginRegistry(
     scope=SCOPE,
     locations=['imbalance_plugin.hooks'])
 
+# A child of MMEngine's root: weight initializers are looked up from the root
+# as well as from mmdet's registry, and both find a root child by its scope.
+WEIGHT_INITIALIZERS = PluginRegistry(
+    'weight initializer',
+    parent=MMENGINE_INITIALIZERS,
+    scope=SCOPE,
+    locations=['imbalance_plugin.datasets'])
+
 
 def plugin_names():
     """Sorted names registered by the plugin across all its registries."""
     names = set()
-    for registry in (MODELS, TASK_UTILS, DATASETS, HOOKS):
+    for registry in (MODELS, TASK_UTILS, DATASETS, HOOKS,
+                     WEIGHT_INITIALIZERS):
         registry.import_from_location()
         names.update(registry.module_dict)
     return sorted(names)
