@@ -17,8 +17,9 @@ def build_detector(cfg: Config, checkpoint: Optional[str] = None,
     weights (``init_weights`` after seeding) when ``checkpoint`` is None.
 
     Checkpoints load through MMEngine with ``weights_only=True`` (see
-    :mod:`imbalance_plugin.utils.checkpoint`). Set ``init_cfg=None`` in the
-    config's backbone to keep a run offline.
+    :mod:`imbalance_plugin.utils.checkpoint`). A COCO config's backbone
+    downloads its ImageNet weights unless its ``init_cfg`` is set to None;
+    the toy configs' backbone is pretrained locally (``ToyPretrained``).
     """
     import imbalance_plugin  # noqa: F401  (allow-lists MMEngine classes)
     from mmdet.registry import MODELS

@@ -1,8 +1,7 @@
 # Toy schedule of the ablation demo: about 2.5 minutes per variant of the toy
 # grids on 2 CPU cores.
 # Iteration-based so that the time does not depend on the split's size.
-# AdamW from scratch, linear warm-up, one step decay at 5/6: the short run
-# is still on the steep part of its learning curve at 2/3.
+# AdamW, linear warm-up, one step decay at 5/6.
 # Names prefixed ``toy_``; apply with e.g. ``train_cfg = _base_.toy_train_cfg``.
 toy_max_iters = 750
 
