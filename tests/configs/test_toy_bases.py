@@ -49,12 +49,14 @@ def test_toy_config_uses_only_the_toy_data(path):
 
 
 @pytest.mark.parametrize('path', TOY, ids=lambda p: p.name)
-def test_toy_model_is_small_from_scratch_with_toy_classes(path):
+def test_toy_model_is_small_digit_pretrained_with_toy_classes(path):
     model = load(path).model
     backbone = model.backbone
     assert (backbone.type, backbone.depth) == ('ResNet', 18)
-    assert backbone.base_channels <= 32 and backbone.init_cfg is None
-    # From scratch: nothing frozen, batch statistics learned.
+    assert backbone.base_channels <= 32
+    # The locally pretrained weights, never a download.
+    assert backbone.init_cfg == dict(type='imbalance_plugin.ToyPretrained')
+    # Fine-tuned whole: nothing frozen, batch statistics learned.
     assert backbone.frozen_stages == -1 and backbone.norm_eval is False
     assert model.neck.in_channels == [backbone.base_channels * 2**i
                                       for i in range(4)]
