@@ -63,7 +63,7 @@ def test_toy_model_is_small_digit_pretrained_with_toy_classes(path):
     head = model.bbox_head if 'bbox_head' in model else \
         model.roi_head.bbox_head
     assert head.num_classes == len(CLASSES)
-    assert 'Pretrained' not in str(model.to_dict())
+    assert "'Pretrained'" not in str(model.to_dict())  # no download
 
 
 @pytest.mark.parametrize('path', TOY, ids=lambda p: p.name)
