@@ -2,8 +2,8 @@
 iteration runs on two small synthetic images (COCO configs with their
 backbone, neck and heads shrunk; toy configs as they are). The two COCO
 baselines also build at full size (the method configs differ from them only
-in method keys, see test_reference_equivalence.py). No downloads: backbone
-init_cfg is None and init_weights is never called. The losses run eagerly
+in method keys, see test_reference_equivalence.py). No downloads and no
+pretraining: init_weights is never called. The losses run eagerly
 here (their compiled kernels are tested with the losses), on one thread (the
 inputs are too small to gain from more)."""
 import copy
