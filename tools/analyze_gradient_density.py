@@ -12,7 +12,7 @@ gradient_density.csv and summary.json.
     # the toy RetinaNet at its initial weights:
     python tools/analyze_gradient_density.py
     python tools/analyze_gradient_density.py configs/toy/retinanet_ghm_toy.py \
-        --checkpoint work_dirs/retinanet_ghm_toy/iter_750.pth --num-images 64
+        --checkpoint work_dirs/retinanet_ghm_toy/iter_500.pth --num-images 64
 """
 import argparse
 import sys
