@@ -25,9 +25,12 @@ import numpy as np
 import torch
 from mmcv.ops import nms
 from mmcv.ops.nms import ext_module as mmcv_ext
+from mmdet.models.losses import CrossEntropyLoss
+from mmdet.models.task_modules.coders import DeltaXYWHBBoxCoder
 from mmdet.models.task_modules.samplers import BaseSampler, SamplingResult
 from mmdet.structures.bbox import bbox2roi, get_box_tensor
 
+from imbalance_plugin.functional.delta_xywh import decode_delta_xywh
 from imbalance_plugin.functional.pisa import (check_power_map,
                                               loss_preserving_weights,
                                               nms_match_leaders,
@@ -54,22 +57,19 @@ def hlr_order_of_groups(groups, scores, num_hlr):
     groups by their leaders' scores, so the local rank ``l`` of a box is its
     position in its group and the leaders are already in order. The key
     ``(n - l) + score`` is formed in the scores' dtype as mmdet does, sorted
-    descending (ties by index). Done in numpy: the groups arrive as Python
-    lists, and a few small numpy calls cost less than the torch ones.
+    descending (ties by index).
 
     Args:
         groups (list[list[int]]): the kernel's groups of box indices.
-        scores (Tensor): (n,) scores of the boxes.
+        scores (ndarray): (n,) scores of the boxes.
         num_hlr (int): how many indices to return, >= 1.
 
     Returns:
-        Tensor: (num_hlr,) int64 box indices.
+        ndarray: (num_hlr,) int64 box indices.
     """
-    device = scores.device
     if len(groups) >= num_hlr:
-        return torch.tensor([group[0] for group in groups[:num_hlr]],
-                            dtype=torch.long, device=device)
-    scores = scores.cpu().numpy()
+        return np.fromiter((group[0] for group in groups[:num_hlr]),
+                           np.int64, num_hlr)
     n = scores.size
     members = np.fromiter(chain.from_iterable(groups), np.int64, n)
     sizes = np.fromiter(map(len, groups), np.int64, len(groups))
@@ -77,8 +77,23 @@ def hlr_order_of_groups(groups, scores, num_hlr):
     local_rank[members] = np.arange(n) - np.repeat(np.cumsum(sizes) - sizes,
                                                    sizes)
     importance = (n - local_rank) + scores
-    order = np.argsort(-importance, kind='stable')[:num_hlr]
-    return torch.from_numpy(order).to(device)
+    return np.argsort(-importance, kind='stable')[:num_hlr]
+
+
+def _host_array(tensor):
+    """The tensor as a numpy array on the host (bfloat16 as float32)."""
+    if tensor.dtype == torch.bfloat16:
+        tensor = tensor.float()
+    return tensor.numpy(force=True)
+
+
+def _is_plain_softmax_ce(loss_cls, num_classes):
+    """Whether ``loss_cls`` is mmdet's softmax cross-entropy, unweighted per
+    class, with a positive loss weight and the background not ignored."""
+    return (type(loss_cls) is CrossEntropyLoss and not loss_cls.use_sigmoid
+            and not loss_cls.use_mask and loss_cls.class_weight is None
+            and loss_cls.ignore_index != num_classes
+            and loss_cls.loss_weight > 0)
 
 
 @TASK_UTILS.register_module()
@@ -217,73 +232,145 @@ class ScoreHLRSampler(BaseSampler):
         if num_neg == 0:
             return neg_priors.new_zeros(0, dtype=torch.long), \
                 neg_priors.new_ones(0)
-        bbox_head = self.bbox_head
-        num_classes = bbox_head.num_classes
         cls_score = cls_score.detach()
-        if getattr(bbox_head.loss_cls, 'use_sigmoid', False):
-            probs = cls_score.sigmoid()[:, :num_classes]
+        if getattr(self.bbox_head.loss_cls, 'use_sigmoid', False):
+            probs = cls_score.sigmoid()
         else:
-            probs = cls_score.softmax(-1)[:, :num_classes]
-        max_score = probs.amax(-1)
+            probs = cls_score.softmax(-1)
+        kernel = self.nms_match_kernel
+        if kernel is None:
+            kernel = neg_priors.device.type == 'cpu'
+        if kernel:
+            return self._select_on_host(cls_score, probs, bbox_pred.detach(),
+                                        neg_priors, num_expected)
+        return self._select_on_device(cls_score, probs, bbox_pred.detach(),
+                                      neg_priors, num_expected)
+
+    def _select_on_host(self, cls_score, probs, bbox_pred, neg_priors,
+                        num_expected):
+        """:meth:`select_negatives` with mmcv's C++ ``nms_match`` kernel.
+
+        The bookkeeping of one image's few thousand candidates is done in
+        numpy, in as few calls as possible (on a CPU a numpy call costs about
+        a microsecond, a torch one ten); the boxes are decoded in numpy too
+        when the coder is mmdet's ``DeltaXYWHBBoxCoder``
+        (:func:`decode_delta_xywh`, bit for bit the coder's). The kernel's
+        Python wrapper, which makes a tensor per group, is bypassed
+        (:func:`hlr_order_of_groups`).
+        """
+        num_classes = self.bbox_head.num_classes
+        device = cls_score.device
+        probs = _host_array(probs)
+        background = probs[:, num_classes:].copy()
+        # The best foreground class by a row-wise argmax over whole
+        # (contiguous, so faster) rows, the background masked out.
+        probs[:, num_classes:] = -1
+        best = probs.argmax(1)
+        max_score = probs[np.arange(best.size), best]
+        valid = max_score > self.score_thr
+        valid_inds = np.flatnonzero(valid)
+        num_valid = valid_inds.size
+        num_hlr = min(num_valid, num_expected)
+        if num_valid == 0:
+            select = torch.randperm(best.size)[:num_expected].to(device)
+            return select, score_hlr_weights(0, num_expected, 0,
+                                             device=device)
+        valid_score = max_score[valid_inds]
+        # The deltas of each valid negative's best class (or the only ones).
+        deltas = _host_array(bbox_pred).reshape(best.size, -1, 4)
+        deltas = deltas[valid_inds,
+                        best[valid_inds] if deltas.shape[1] > 1 else 0]
+        boxes = self._decode_on_host(_host_array(neg_priors)[valid_inds],
+                                     deltas)
+        dets = np.concatenate([boxes, valid_score[:, None]], 1,
+                              dtype=np.float32)
+        groups = mmcv_ext.nms_match(torch.from_numpy(dets),
+                                    iou_threshold=self.iou_thr)
+        select = valid_inds[hlr_order_of_groups(groups, valid_score, num_hlr)]
+        if num_hlr < num_expected:
+            invalid_inds = np.flatnonzero(~valid)
+            rand = torch.randperm(invalid_inds.size)[:num_expected - num_hlr]
+            select = np.concatenate([select, invalid_inds[rand.numpy()]])
+        weights = score_hlr_weights(num_hlr, num_expected - num_hlr,
+                                    num_valid, self.k, self.bias).numpy()
+        p_bg = background[select, 0] if background.shape[1] else None
+        if (p_bg is not None and p_bg.min() > 0 and _is_plain_softmax_ce(
+                self.bbox_head.loss_cls, num_classes)):
+            # The loss is loss_weight * -log p_bg; the constant cancels in the
+            # renormalisation, so the loss need not be called.
+            loss = -np.log(p_bg)
+        else:
+            loss = _host_array(self._background_loss(
+                cls_score, torch.from_numpy(select).to(device)))
+        weights = loss_preserving_weights(weights, loss)
+        return torch.from_numpy(select).to(device), \
+            torch.from_numpy(weights).to(device)
+
+    def _decode_on_host(self, priors, deltas):
+        """Decoded boxes (numpy) of numpy priors and deltas."""
+        coder = self.bbox_head.bbox_coder
+        if type(coder) is DeltaXYWHBBoxCoder:
+            return decode_delta_xywh(priors, deltas, coder.means, coder.stds,
+                                     add_ctr_clamp=coder.add_ctr_clamp,
+                                     ctr_clamp=coder.ctr_clamp)
+        return get_box_tensor(coder.decode(torch.from_numpy(priors),
+                                           torch.from_numpy(deltas))).numpy()
+
+    def _select_on_device(self, cls_score, probs, bbox_pred, neg_priors,
+                          num_expected):
+        """:meth:`select_negatives` in torch on the tensors' device.
+
+        NMS-match groups: NMS, then each suppressed box joins its first
+        overlapping kept box. Group leaders (local rank 0) come first in
+        Score-HLR order, by score: when there are ``num_hlr`` of them, no
+        group needs its members ranked.
+        """
+        bbox_head = self.bbox_head
+        device = cls_score.device
+        max_score, best = probs[:, :bbox_head.num_classes].max(-1)
         valid = max_score > self.score_thr
         valid_inds = valid.nonzero().view(-1)
         num_valid = valid_inds.numel()
         num_hlr = min(num_valid, num_expected)
-        num_rand = num_expected - num_hlr
         if num_valid == 0:
-            select = torch.randperm(num_neg)[:num_expected].to(
-                neg_priors.device)
-            return select, cls_score.new_ones(num_expected)
-
+            select = torch.randperm(max_score.numel())[:num_expected]
+            return select.to(device), score_hlr_weights(0, num_expected, 0,
+                                                        device=device)
         valid_score = max_score[valid_inds]
-        bbox_pred = bbox_pred.detach()
         if bbox_pred.size(-1) > 4:
-            # The deltas of each valid negative's best class, rows of
-            # (n * C, 4).
-            best = probs.index_select(0, valid_inds).argmax(-1)
             deltas = bbox_pred.reshape(-1, 4).index_select(
-                0, valid_inds * (bbox_pred.size(-1) // 4) + best)
+                0, valid_inds * (bbox_pred.size(-1) // 4) + best[valid_inds])
         else:
             deltas = bbox_pred.index_select(0, valid_inds)
         boxes = get_box_tensor(bbox_head.bbox_coder.decode(
             neg_priors.index_select(0, valid_inds), deltas))
-        select = valid_inds[self._hlr_order(boxes, valid_score, num_hlr)]
-        if num_rand > 0:
+        _, keep = nms(boxes, valid_score, self._nms_thr)
+        if keep.numel() >= num_hlr:
+            order = keep[:num_hlr]
+        else:
+            leaders = nms_match_leaders(boxes, valid_score, keep,
+                                        self.iou_thr)
+            order = score_hlr_order(valid_score, leaders)[:num_hlr]
+        select = valid_inds[order]
+        if num_hlr < num_expected:
             invalid_inds = (~valid).nonzero().view(-1)
-            rand = torch.randperm(invalid_inds.numel())[:num_rand]
-            select = torch.cat([select, invalid_inds[rand.to(select.device)]])
-        weights = score_hlr_weights(num_hlr, num_rand, num_valid, self.k,
-                                    self.bias, device=cls_score.device)
-        # The loss of the sampled negatives only: each row's loss is
-        # independent of the others.
-        background = select.new_full((select.numel(), ), num_classes)
-        loss = unreduced_loss(bbox_head.loss_cls,
-                              cls_score.index_select(0, select), background)
+            rand = torch.randperm(invalid_inds.numel())[:num_expected -
+                                                        num_hlr]
+            select = torch.cat([select, invalid_inds[rand.to(device)]])
+        weights = score_hlr_weights(num_hlr, num_expected - num_hlr,
+                                    num_valid, self.k, self.bias,
+                                    device=device)
+        loss = self._background_loss(cls_score, select)
         return select, loss_preserving_weights(weights, loss)
 
-    def _hlr_order(self, boxes, scores, num_hlr):
-        """The first ``num_hlr`` boxes in Score-HLR order (indices).
-
-        Groups come from NMS-match at ``iou_thr``. On CPU mmcv's C++
-        ``nms_match`` kernel groups the boxes (its Python wrapper, which makes
-        a tensor per group, is bypassed: :func:`hlr_order_of_groups`).
-        Elsewhere the grouping is vectorised on the device: NMS, then each
-        suppressed box joins its first overlapping kept box. Group leaders
-        (local rank 0) come first in Score-HLR order, by score: when there
-        are ``num_hlr`` of them, no group needs its members ranked.
-        """
-        kernel = self.nms_match_kernel
-        if kernel is None:
-            kernel = boxes.device.type == 'cpu'
-        if kernel:
-            dets = torch.cat([boxes, scores[:, None]], 1).float()
-            groups = mmcv_ext.nms_match(dets, iou_threshold=self.iou_thr)
-            return hlr_order_of_groups(groups, scores, num_hlr)
-        _, keep = nms(boxes, scores, self._nms_thr)
-        if keep.numel() >= num_hlr:
-            return keep[:num_hlr]
-        leaders = nms_match_leaders(boxes, scores, keep, self.iou_thr)
-        return score_hlr_order(scores, leaders)[:num_hlr]
+    def _background_loss(self, cls_score, select):
+        """Unreduced classification loss of the ``select`` rows as background
+        (the head's loss; each row's loss is independent of the others)."""
+        bbox_head = self.bbox_head
+        background = select.new_full((select.numel(), ),
+                                     bbox_head.num_classes)
+        return unreduced_loss(bbox_head.loss_cls,
+                              cls_score.index_select(0, select), background)
 
     def sample(self, assign_result, pred_instances, gt_instances, feats=None,
                **kwargs):
@@ -300,7 +387,7 @@ class ScoreHLRSampler(BaseSampler):
                                         gt_instances)
         pos_inds, num_expected_neg = self.sample_positives(assign_result)
         candidates = self.negative_candidates(assign_result)
-        neg_priors = priors[candidates]
+        neg_priors = priors.index_select(0, candidates)
         if candidates.numel() > 0:
             with torch.no_grad():
                 result = self.context._bbox_forward(feats,

@@ -3,6 +3,7 @@ against properties that hold whatever the reference does."""
 import math
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 from mmcv.ops import nms, nms_match
@@ -221,6 +222,23 @@ def test_segment_rank_matches_brute_force():
     rank = segment_rank(keys, segments)
     for i in range(200):
         assert rank[i] == ((segments == segments[i]) & (keys > keys[i])).sum()
+
+
+@pytest.mark.parametrize('loss_shape', [(40, ), (40, 3)])
+@pytest.mark.parametrize('with_ref', [False, True])
+def test_loss_preserving_weights_numpy_matches_torch(loss_shape, with_ref):
+    g = torch.Generator().manual_seed(0)
+    weights = torch.rand(40, generator=g)
+    loss = torch.rand(loss_shape, generator=g)
+    ref = torch.rand(40, generator=g) if with_ref else None
+    expected = loss_preserving_weights(weights, loss, ref)
+    out = loss_preserving_weights(weights.numpy(), loss.numpy(),
+                                  None if ref is None else ref.numpy())
+    assert out.dtype == np.float32
+    torch.testing.assert_close(torch.from_numpy(out), expected, rtol=1e-6,
+                               atol=0)
+    zero = loss_preserving_weights(weights.numpy(), np.zeros(40, np.float32))
+    np.testing.assert_array_equal(zero, weights.numpy())
 
 
 def test_loss_preserving_weights_zero_loss_is_finite():

@@ -234,7 +234,7 @@ def test_hlr_order_of_groups_matches_brute_force(num_hlr):
         groups = nms_match(torch.cat([boxes, scores[:, None]], 1), 0.5)
         assert 10 <= len(groups) < 300
         order = hlr_order_of_groups([group.tolist() for group in groups],
-                                    scores, num_hlr)
+                                    scores.numpy(), num_hlr)
         # Local rank: how many of the box's group score higher. Then order by
         # mmdet's float32 key (n - local rank) + score, descending, equal
         # keys by index.
@@ -246,3 +246,56 @@ def test_hlr_order_of_groups_matches_brute_force(num_hlr):
         key = (300 - local.float()) + scores
         expected = sorted(range(300), key=lambda i: (-float(key[i]), i))
         assert order.tolist() == expected[:num_hlr]
+
+
+def _select(sampler, cls_score, bbox_pred, priors, num):
+    torch.manual_seed(0)
+    return sampler.select_negatives(cls_score, bbox_pred, priors, num)
+
+
+@pytest.mark.parametrize('kernel', [None, False], ids=['cpu-kernel',
+                                                      'vectorised'])
+def test_weights_from_probabilities_match_the_loss_call(kernel):
+    # With mmdet's plain softmax cross-entropy the host path renormalises
+    # with -log p_bg instead of calling the loss; a class weight of ones
+    # gives the same loss through the loss call.
+    g = torch.Generator().manual_seed(0)
+    context = BoxScoringContext(0)
+    n = 400
+    xy = torch.rand(n, 2, generator=g) * 300
+    priors = torch.cat([xy, xy + 30 + torch.rand(n, 2, generator=g) * 40], 1)
+    cls_score = torch.randn(n, NUM_CLASSES + 1, generator=g) * 2
+    cls_score[:, -1] += 3.
+    bbox_pred = torch.randn(n, 4 * NUM_CLASSES, generator=g) * 0.3
+    sampler = ScoreHLRSampler(num=128, pos_fraction=0.25, context=context)
+    sampler.nms_match_kernel = kernel
+    select, weights = _select(sampler, cls_score, bbox_pred, priors, 100)
+    context.bbox_head.loss_cls.class_weight = [1.] * (NUM_CLASSES + 1)
+    select_ref, weights_ref = _select(sampler, cls_score, bbox_pred, priors,
+                                      100)
+    assert torch.equal(select, select_ref)
+    torch.testing.assert_close(weights, weights_ref, rtol=1e-5, atol=1e-7)
+    # The weighted loss of the sampled negatives equals the unweighted.
+    labels = torch.full((select.numel(), ), NUM_CLASSES)
+    loss = context.bbox_head.loss_cls(cls_score[select], labels,
+                                      reduction_override='none')
+    torch.testing.assert_close((loss * weights).sum(), loss.sum())
+
+
+def test_background_probability_zero_falls_back_to_the_loss():
+    # p_bg underflows to 0 for these rows: -log p_bg would be inf, so the
+    # loss itself renormalises and the weights stay finite.
+    context = BoxScoringContext(0)
+    n = 50
+    corner = torch.arange(n, dtype=torch.float32)[:, None] * 50.
+    priors = torch.cat([corner, corner, corner + 30, corner + 30], 1)
+    cls_score = torch.zeros(n, NUM_CLASSES + 1)
+    cls_score[:, 0] = 150.
+    sampler = ScoreHLRSampler(num=32, pos_fraction=0.25, context=context)
+    select, weights = _select(sampler, cls_score,
+                              torch.zeros(n, 4 * NUM_CLASSES), priors, 20)
+    assert select.numel() == 20 and torch.isfinite(weights).all()
+    labels = torch.full((20, ), NUM_CLASSES)
+    loss = context.bbox_head.loss_cls(cls_score[select], labels,
+                                      reduction_override='none')
+    torch.testing.assert_close((loss * weights).sum(), loss.sum())
