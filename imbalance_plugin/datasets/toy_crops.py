@@ -32,13 +32,7 @@ def _clutter_tiles(rng, spec=tg.ToySpec()):
 
 def _paste_fragment(rng, bank, tile):
     glyphs = bank[int(rng.integers(10))]
-    glyph = glyphs[rng.integers(len(glyphs))]
-    part = np.zeros_like(glyph)
-    start = int(rng.integers(0, 2)) * 4
-    if rng.random() < 0.5:
-        part[start:start + 4] = glyph[start:start + 4]
-    else:
-        part[:, start:start + 4] = glyph[:, start:start + 4]
+    part = tg._half_glyph(rng, glyphs[rng.integers(len(glyphs))])
     ink, x0, y0 = tg._warp(rng, part, rng.uniform(*DIGIT_HEIGHT),
                            rng.uniform(0, CROP, size=2), CROP)
     tg._paste(tile, ink, x0, y0, rng.uniform(0, 255, size=3),

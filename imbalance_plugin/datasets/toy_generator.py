@@ -288,14 +288,20 @@ def _place_digit(rng, image, glyph, spec, placed, ink_threshold=0.3):
     return None
 
 
-def _place_fragment(rng, image, glyph, spec):
-    """Pastes a random half of a digit anywhere (unlabelled clutter)."""
+def _half_glyph(rng, glyph):
+    """A random half (top, bottom, left or right) of an 8 x 8 glyph."""
     part = np.zeros_like(glyph)
     start = int(rng.integers(0, 2)) * 4
     if rng.random() < 0.5:
         part[start:start + 4] = glyph[start:start + 4]
     else:
         part[:, start:start + 4] = glyph[:, start:start + 4]
+    return part
+
+
+def _place_fragment(rng, image, glyph, spec):
+    """Pastes a random half of a digit anywhere (unlabelled clutter)."""
+    part = _half_glyph(rng, glyph)
     low, high = spec.object_size
     centre = rng.uniform(0, spec.image_size, size=2)
     ink, x0, y0 = _warp(rng, part, rng.uniform(low, high), centre,
