@@ -2,7 +2,7 @@
 """Run an ablation grid: train and test every variant with the stock tools,
 then write results.csv, results.md and results.png into the grid directory.
 
-    python tools/ablate.py retinanet-toy --seeds 1
+    python tools/ablate.py retinanet-toy --seeds 1 --jobs 2
     python tools/ablate.py retinanet-coco --launcher pytorch --gpus 8 \
         --data-root /data/coco
     python tools/ablate.py faster-rcnn-coco --launcher slurm --gpus 8 \
@@ -15,6 +15,7 @@ Re-running the same command skips finished runs and resumes interrupted ones
 from their last checkpoint.
 """
 import argparse
+import os
 import signal
 import sys
 from pathlib import Path
@@ -43,6 +44,11 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir',
                         help='grid directory (default: work_dirs/ablation/'
                         '<grid name>)')
+    parser.add_argument('--jobs', type=int, default=1,
+                        help='runs going at once (default 1). On CPU each '
+                        'gets cores/N OpenMP threads (OMP_NUM_THREADS) '
+                        'unless the variable is set; not with the pytorch '
+                        'launcher')
     parser.add_argument('--launcher', choices=LAUNCHERS, default='none',
                         help='none: this process; pytorch: tools/dist_*.sh; '
                         'slurm: tools/slurm_*.sh')
@@ -71,6 +77,11 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if not args.list and not args.grid:
         parser.error('name a grid (or --list)')
+    if args.jobs < 1:
+        parser.error(f'--jobs must be >= 1, got {args.jobs}')
+    if args.jobs > 1 and args.launcher == 'pytorch':
+        parser.error('--jobs > 1 needs --launcher none or slurm: with '
+                     'pytorch each run takes all the GPUs')
     for name in ('gradient_density', 'gradient_density_images'):
         value = getattr(args, name)
         if value is not None and value < 1:
@@ -92,7 +103,10 @@ def main(argv=None):
         return 0
     grid = load_grid(args.grid)
     grid_dir = Path(args.work_dir or Path('work_dirs') / 'ablation' / grid.name)
-    launch = Launch(launcher=args.launcher, gpus=args.gpus,
+    threads = None
+    if args.jobs > 1 and args.launcher == 'none':
+        threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    launch = Launch(launcher=args.launcher, gpus=args.gpus, threads=threads,
                     partition=args.partition, job_name=f'ablate-{grid.name}',
                     python=sys.executable,
                     tools_dir=Path(__file__).resolve().parent)
@@ -100,7 +114,7 @@ def main(argv=None):
     # next invocation resumes it.
     signal.signal(signal.SIGTERM, _terminate)
     print(f'grid {grid.name}: {len(grid.variants)} variants x {args.seeds} '
-          f'seed(s) in {grid_dir}', flush=True)
+          f'seed(s) in {grid_dir}, {args.jobs} at a time', flush=True)
     density = None
     if args.gradient_density is not None:
         density = GradientDensity(args.gradient_density,
@@ -108,7 +122,7 @@ def main(argv=None):
     records = run_grid(grid, grid_dir, seeds=args.seeds, launch=launch,
                        cfg_options=args.cfg_options,
                        data_root=args.data_root, only=args.only,
-                       gradient_density=density)
+                       gradient_density=density, jobs=args.jobs)
     print()
     print((grid_dir / MARKDOWN).read_text())
     print(f'results: {grid_dir / "results.csv"}, {grid_dir / MARKDOWN}, '

@@ -22,9 +22,11 @@ Command = Tuple[List[str], Dict[str, str]]
 
 @dataclass(frozen=True)
 class Launch:
-    """How to start the tools: launcher, process count, Slurm partition."""
+    """How to start the tools: launcher, process count, Slurm partition;
+    ``threads`` sets ``OMP_NUM_THREADS`` for the tools unless it is set."""
     launcher: str = 'none'
     gpus: int = 1
+    threads: Optional[int] = None
     partition: Optional[str] = None
     job_name: str = 'ablate'
     python: str = sys.executable
@@ -36,6 +38,10 @@ class Launch:
                              f'{self.launcher!r}')
         if not isinstance(self.gpus, int) or self.gpus < 1:
             raise ValueError(f'gpus must be an integer >= 1, got {self.gpus!r}')
+        if self.threads is not None and (not isinstance(self.threads, int)
+                                         or self.threads < 1):
+            raise ValueError('threads must be None or an integer >= 1, got '
+                             f'{self.threads!r}')
         if self.launcher == 'slurm' and not self.partition:
             raise ValueError('partition: the slurm launcher needs a Slurm '
                              'partition (--partition)')
@@ -46,6 +52,8 @@ class Launch:
         # soon as another process shares the cores (measured 6x on 2 cores);
         # set the variable yourself to choose otherwise.
         env.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+        if self.threads is not None:
+            env.setdefault('OMP_NUM_THREADS', str(self.threads))
         if self.launcher == 'slurm':
             env['GPUS'] = str(self.gpus)
         return env

@@ -2,12 +2,15 @@
 each with the elapsed time and an estimate of the time left.
 
 The estimate is the mean duration of the runs executed so far in this
-session times the number of runs not yet finished; runs found finished on
-disk (a resumed grid) are skipped and count as taking no time.
+session times the number of runs not yet finished, divided by the number of
+runs going at once (``jobs``, at most the runs left); runs found finished on
+disk (a resumed grid) are skipped and count as taking no time. Runs going at
+once may call it from several threads.
 """
 import sys
+import threading
 import time
-from typing import Callable, Optional, TextIO
+from typing import Callable, Dict, Optional, TextIO
 
 
 def hms(seconds: Optional[float]) -> str:
@@ -19,27 +22,34 @@ def hms(seconds: Optional[float]) -> str:
 
 
 class Progress:
-    """Prints ``[i/n]`` lines to ``stream`` for a grid of ``total`` runs."""
+    """Prints ``[i/n]`` lines to ``stream`` for a grid of ``total`` runs,
+    ``jobs`` of them at a time. A start line counts the runs started (or
+    skipped), an end line the runs ended."""
 
     def __init__(self, total: int, stream: Optional[TextIO] = None,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, jobs: int = 1):
         self.total = total
+        self.jobs = jobs
         self.stream = stream if stream is not None else sys.stdout
         self.clock = clock
         self.t0 = clock()
+        self.started = 0
         self.done = 0
         self.executed = 0
         self.executed_seconds = 0.0
-        self._run_start = None
+        self._run_start: Dict[str, float] = {}
+        self._lock = threading.Lock()
 
     def eta(self) -> Optional[float]:
-        """Seconds left: mean executed-run time x runs not yet finished."""
+        """Seconds left: mean executed-run time x runs not yet finished /
+        runs going at once."""
         remaining = self.total - self.done
         if remaining == 0:
             return 0.0
         if self.executed == 0:
             return None
-        return self.executed_seconds / self.executed * remaining
+        mean = self.executed_seconds / self.executed
+        return mean * remaining / min(self.jobs, remaining)
 
     def _emit(self, index: int, text: str) -> None:
         elapsed = self.clock() - self.t0
@@ -47,22 +57,30 @@ class Progress:
               f'ETA {hms(self.eta())}', file=self.stream, flush=True)
 
     def start(self, what: str) -> None:
-        self._run_start = self.clock()
-        self._emit(self.done + 1, f'start {what}')
+        with self._lock:
+            self._run_start[what] = self.clock()
+            self.started += 1
+            self._emit(self.started, f'start {what}')
 
     def end(self, what: str, outcome: str) -> float:
-        """Reports the run's end; returns its duration in seconds."""
-        seconds = self.clock() - self._run_start
-        self.executed += 1
-        self.executed_seconds += seconds
-        self.done += 1
-        self._emit(self.done, f'end   {what}: {outcome} in {hms(seconds)}')
-        return seconds
+        """Reports the end of run ``what``; returns its duration in
+        seconds."""
+        with self._lock:
+            seconds = self.clock() - self._run_start.pop(what)
+            self.executed += 1
+            self.executed_seconds += seconds
+            self.done += 1
+            self._emit(self.done,
+                       f'end   {what}: {outcome} in {hms(seconds)}')
+            return seconds
 
     def skip(self, what: str, outcome: str) -> None:
-        self.done += 1
-        self._emit(self.done, f'skip  {what}: already done, {outcome}')
+        with self._lock:
+            self.started += 1
+            self.done += 1
+            self._emit(self.done, f'skip  {what}: already done, {outcome}')
 
     def note(self, text: str) -> None:
         """An indented line about the run just reported."""
-        print(f'    {text}', file=self.stream, flush=True)
+        with self._lock:
+            print(f'    {text}', file=self.stream, flush=True)

@@ -17,6 +17,7 @@ import json
 import os
 import shlex
 import subprocess
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -33,6 +34,17 @@ TRAIN_LOG = 'train.log'
 TEST_LOG = 'test.log'
 METRICS = 'metrics.json'
 TEST_DIR = 'test'
+
+_live = set()
+_live_lock = threading.Lock()
+
+
+def terminate_all() -> None:
+    """Terminates every command :func:`execute` is waiting for, in any
+    thread (runs going at once when the grid is stopped)."""
+    with _live_lock:
+        for proc in _live:
+            proc.terminate()
 
 
 def finished(run_dir: Path) -> Optional[Record]:
@@ -57,6 +69,8 @@ def execute(argv: Sequence[str], env, log_path: Path) -> Tuple[int, float]:
         log.flush()
         proc = subprocess.Popen(list(argv), stdout=log,
                                 stderr=subprocess.STDOUT, env=env)
+        with _live_lock:
+            _live.add(proc)
         try:
             _, status, usage = os.wait4(proc.pid, 0)
         except BaseException:
@@ -67,6 +81,9 @@ def execute(argv: Sequence[str], env, log_path: Path) -> Tuple[int, float]:
                 proc.kill()
                 proc.wait()
             raise
+        finally:
+            with _live_lock:
+                _live.discard(proc)
         proc.returncode = os.waitstatus_to_exitcode(status)
     return proc.returncode, usage.ru_maxrss / 1024.0
 

@@ -1,6 +1,9 @@
-"""Running a whole grid: every variant with every seed, one after another,
-with progress lines, and the report rewritten after each run; optionally
-with the gradient-density diagnostics (:mod:`.gradient_density`)."""
+"""Running a whole grid: every variant with every seed, one after another
+or ``jobs`` at a time, with progress lines, and the report rewritten after
+each run; optionally with the gradient-density diagnostics
+(:mod:`.gradient_density`)."""
+import threading
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import List, Optional, Sequence, TextIO
 
@@ -14,7 +17,7 @@ from .launch import Launch
 from .progress import Progress
 from .records import Record
 from .report import write_report
-from .run import finished, run_one
+from .run import finished, run_one, terminate_all
 
 
 def _outcome(record: Record) -> str:
@@ -29,8 +32,8 @@ def run_grid(grid: Grid, grid_dir: Path, seeds: int = 1,
              data_root: Optional[str] = None,
              only: Optional[Sequence[str]] = None,
              stream: Optional[TextIO] = None,
-             gradient_density: Optional[GradientDensity] = None
-             ) -> List[Record]:
+             gradient_density: Optional[GradientDensity] = None,
+             jobs: int = 1) -> List[Record]:
     """Trains and tests each variant of ``grid`` with seeds 0..seeds-1 in
     ``grid_dir/<variant>/seed<k>``, skipping finished runs and resuming
     interrupted ones; a failed run is recorded and the others still run.
@@ -45,16 +48,25 @@ def run_grid(grid: Grid, grid_dir: Path, seeds: int = 1,
     (a finished run without the analysis gets only the analysis); a progress
     line under each run says where its plots are or why it was skipped.
 
-    Returns the records, one per run, after writing the report.
+    ``jobs`` runs go at once (each run's tools are separate processes); on an
+    interruption the running tools are terminated and resume next time.
+
+    Returns the records, one per run in grid order, after writing the report.
     """
     if not isinstance(seeds, int) or seeds < 1:
         raise ValueError(f'seeds must be an integer >= 1, got {seeds!r}')
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f'jobs must be an integer >= 1, got {jobs!r}')
+    launch = launch or Launch()
+    if jobs > 1 and launch.launcher == 'pytorch':
+        raise ValueError('jobs: runs going at once need the launcher none or '
+                         'slurm; with pytorch each run takes all the GPUs, '
+                         f'got jobs={jobs}')
     names = [v.name for v in grid.variants]
     unknown = sorted(set(only or ()) - set(names))
     if unknown:
         raise ValueError(f'only: unknown variants {unknown}; the grid has '
                          f'{names}')
-    launch = launch or Launch()
     grid_dir = Path(grid_dir)
     runs = [(v, s) for v in grid.variants for s in range(seeds)
             if not only or v.name in only]
@@ -62,38 +74,78 @@ def run_grid(grid: Grid, grid_dir: Path, seeds: int = 1,
               for v in grid.variants for s in range(seeds)
               if only and v.name not in only]
     others = [r for r in others if r is not None]
-    progress = Progress(len(runs), stream=stream)
-    records = []
-    for variant, seed in runs:
-        what = f'{variant.name} seed {seed}'
-        run_dir = grid_dir / variant.name / f'seed{seed}'
-        record = finished(run_dir)
-        if record is not None and (gradient_density is None
-                                   or density_outcome(run_dir) is not None):
-            progress.skip(what, _outcome(record))
-        else:
-            options = merge_cli(
-                to_cli(grid.cfg_options, variant.cfg_options), cfg_options)
-            if data_root is not None:
-                moved = data_root_options(
-                    resolved_config(variant.config, options), data_root)
-                options = merge_cli(to_cli(grid.cfg_options,
-                                           variant.cfg_options),
-                                    to_cli(moved), cfg_options)
-            progress.start(what)
-            train_config = None
-            if gradient_density is not None:
-                train_config = training_config(variant.config, run_dir,
-                                               gradient_density.interval)
-            record = run_one(variant, seed, run_dir, launch, options,
-                             train_config)
-            if gradient_density is not None:
-                record = analyze_run(record, variant, run_dir, launch,
-                                     gradient_density, options)
-            progress.end(what, _outcome(record))
-        if gradient_density is not None and record.gradient_density:
-            progress.note(f'{what} gradient density: '
-                          f'{record.gradient_density}')
-        records.append(record)
-        write_report(grid, others + records, grid_dir)
-    return records
+    progress = Progress(len(runs), stream=stream, jobs=jobs)
+    records = {}
+    report_lock = threading.Lock()
+
+    def execute(index, variant, seed):
+        record = _run(variant, seed, grid, grid_dir, launch, cfg_options,
+                      data_root, gradient_density, progress)
+        with report_lock:
+            records[index] = record
+            write_report(grid, others + [records[i] for i in sorted(records)],
+                         grid_dir)
+
+    if jobs == 1:
+        for index, (variant, seed) in enumerate(runs):
+            execute(index, variant, seed)
+    else:
+        _run_parallel(execute, runs, jobs)
+    return [records[i] for i in sorted(records)]
+
+
+def _run_parallel(execute, runs, jobs: int) -> None:
+    """``execute(index, variant, seed)`` for every run, ``jobs`` at once;
+    the first error (or an interruption) terminates the running tools and
+    starts no further run."""
+    queue = iter(enumerate(runs))
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        running = set()
+        try:
+            while True:
+                for index, (variant, seed) in queue:
+                    running.add(pool.submit(execute, index, variant, seed))
+                    if len(running) == jobs:
+                        break
+                if not running:
+                    return
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    future.result()
+        except BaseException:
+            terminate_all()
+            raise
+
+
+def _run(variant, seed, grid, grid_dir, launch, cfg_options, data_root,
+         gradient_density, progress) -> Record:
+    """One run of the grid (or its skip when finished), with its progress
+    lines."""
+    what = f'{variant.name} seed {seed}'
+    run_dir = grid_dir / variant.name / f'seed{seed}'
+    record = finished(run_dir)
+    if record is not None and (gradient_density is None
+                               or density_outcome(run_dir) is not None):
+        progress.skip(what, _outcome(record))
+    else:
+        options = merge_cli(
+            to_cli(grid.cfg_options, variant.cfg_options), cfg_options)
+        if data_root is not None:
+            moved = data_root_options(
+                resolved_config(variant.config, options), data_root)
+            options = merge_cli(to_cli(grid.cfg_options, variant.cfg_options),
+                                to_cli(moved), cfg_options)
+        progress.start(what)
+        train_config = None
+        if gradient_density is not None:
+            train_config = training_config(variant.config, run_dir,
+                                           gradient_density.interval)
+        record = run_one(variant, seed, run_dir, launch, options,
+                         train_config)
+        if gradient_density is not None:
+            record = analyze_run(record, variant, run_dir, launch,
+                                 gradient_density, options)
+        progress.end(what, _outcome(record))
+    if gradient_density is not None and record.gradient_density:
+        progress.note(f'{what} gradient density: {record.gradient_density}')
+    return record

@@ -33,10 +33,10 @@ TINY = [
 ]
 
 
-def _ablate(grid, out, data):
+def _ablate(grid, out, data, *extra):
     return subprocess.run(
         [sys.executable, str(ROOT / 'tools' / 'ablate.py'), str(grid),
-         '--work-dir', str(out), '--data-root', str(data),
+         '--work-dir', str(out), '--data-root', str(data), *extra,
          '--cfg-options', *TINY],
         capture_output=True, text=True, cwd=ROOT, timeout=600)
 
@@ -46,10 +46,12 @@ def test_ablate_runs_a_grid_through_the_stock_tools(tmp_path):
     grid.write_text(GRID.format(root=ROOT))
     out, data = tmp_path / 'out', tmp_path / 'data'
 
-    first = _ablate(grid, out, data)
+    first = _ablate(grid, out, data, '--jobs', '2')
     assert first.returncode == 1, first.stdout + first.stderr
+    assert '2 at a time' in first.stdout
     assert '[1/2] start focal seed 0' in first.stdout
-    assert '[2/2] end   broken seed 0: FAILED, log: ' in first.stdout
+    assert '[2/2] start broken seed 0' in first.stdout
+    assert 'end   broken seed 0: FAILED, log: ' in first.stdout
     assert any(data.iterdir()), 'the toy set was generated under --data-root'
 
     focal, broken = read_csv(out / 'results.csv')
@@ -77,3 +79,18 @@ def test_ablate_runs_a_grid_through_the_stock_tools(tmp_path):
     assert table in first.stdout
     assert (out / 'results.png').stat().st_size > 1000
 
+
+
+@pytest.mark.parametrize('extra, message', [
+    (['--jobs', '0'], '--jobs must be >= 1, got 0'),
+    (['--jobs', '2', '--launcher', 'pytorch'],
+     '--jobs > 1 needs --launcher none or slurm'),
+])
+def test_bad_jobs_is_a_usage_error(tmp_path, extra, message):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / 'tools' / 'ablate.py'), 'retinanet-toy',
+         '--work-dir', str(tmp_path), *extra],
+        capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert not any(tmp_path.iterdir())

@@ -39,3 +39,24 @@ def test_hms():
     assert hms(3725.4) == '1:02:05'
     assert hms(0) == '0:00:00'
     assert hms(None) == '?'
+
+
+def test_runs_at_once_count_starts_and_ends_and_share_the_eta():
+    clock, stream = Clock(), io.StringIO()
+    p = Progress(5, stream=stream, clock=clock, jobs=2)
+    p.start('a seed 0')
+    p.start('b seed 0')
+    clock.now += 60
+    p.end('b seed 0', 'AP 1.0')
+    clock.now += 60
+    p.end('a seed 0', 'AP 2.0')
+    assert stream.getvalue().splitlines() == [
+        '[1/5] start a seed 0 | elapsed 0:00:00 | ETA ?',
+        '[2/5] start b seed 0 | elapsed 0:00:00 | ETA ?',
+        # four runs left at 60 s each, two at a time
+        '[1/5] end   b seed 0: AP 1.0 in 0:01:00 | elapsed 0:01:00 | '
+        'ETA 0:02:00',
+        # three left at a mean of 90 s, two at a time
+        '[2/5] end   a seed 0: AP 2.0 in 0:02:00 | elapsed 0:02:00 | '
+        'ETA 0:02:15',
+    ]

@@ -181,3 +181,70 @@ def test_only_runs_the_named_variants_and_reports_all(tmp_path, fake_launch,
     assert '| C | 0 | not run |' in (out / 'results.md').read_text()
     with pytest.raises(ValueError, match="only: unknown variants \\['d'\\]"):
         run_grid(grid, out, launch=fake_launch, only=['d'])
+
+
+def test_jobs_run_at_once_and_report_in_grid_order(tmp_path, fake_launch,
+                                                   make_grid):
+    meeting = str(tmp_path / 'meeting')
+    # Each training waits until both have started: one at a time would fail.
+    grid = make_grid(
+        ('a', {'fake.ap': 0.30, 'fake.rendezvous': meeting, 'fake.peers': 2}),
+        ('b', {'fake.ap': 0.40, 'fake.rendezvous': meeting, 'fake.peers': 2,
+               'fake.sleep': 0.5}))
+    out = tmp_path / 'grid'
+    stream = io.StringIO()
+    records = run_grid(grid, out, launch=fake_launch, stream=stream, jobs=2)
+    assert [(r.variant, r.status, r.AP) for r in records] == [
+        ('a', 'ok', pytest_approx(30.0)), ('b', 'ok', pytest_approx(40.0))]
+    assert read_csv(out / 'results.csv') == records
+    lines = [re.sub(r' (in \d|\| elapsed).*', '', line)
+             for line in stream.getvalue().splitlines()]
+    # b sleeps after the rendezvous, so a ends first
+    assert lines == ['[1/2] start a seed 0', '[2/2] start b seed 0',
+                     '[1/2] end   a seed 0: AP 30.0',
+                     '[2/2] end   b seed 0: AP 40.0']
+
+
+def test_jobs_one_would_not_meet(tmp_path, fake_launch, make_grid):
+    """The rendezvous above really needs both runs at once."""
+    grid = make_grid(('a', {'fake.rendezvous': str(tmp_path / 'm'),
+                            'fake.peers': 2, 'fake.patience': 2}))
+    records = run_grid(grid, tmp_path / 'grid', launch=fake_launch,
+                       stream=io.StringIO(), jobs=1)
+    assert records[0].status == 'failed'
+    assert 'no peer came' in (tmp_path / 'grid/a/seed0/train.log').read_text()
+
+
+def test_error_in_one_job_terminates_the_others(tmp_path, fake_launch,
+                                                make_grid, monkeypatch):
+    import time
+
+    from imbalance_plugin.ablation import runner
+    real_run_one = runner.run_one
+    slow_dir = tmp_path / 'grid' / 'slow' / 'seed0'
+
+    def run_one(variant, seed, run_dir, *args, **kwargs):
+        if variant.name == 'bad':
+            deadline = time.monotonic() + 30
+            while not (slow_dir / 'calls.jsonl').exists():
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            raise RuntimeError('boom')
+        return real_run_one(variant, seed, run_dir, *args, **kwargs)
+
+    monkeypatch.setattr(runner, 'run_one', run_one)
+    grid = make_grid(('slow', {'fake.sleep': 30}), ('bad', {}), ('never', {}))
+    with pytest.raises(RuntimeError, match='boom'):
+        run_grid(grid, tmp_path / 'grid', launch=fake_launch,
+                 stream=io.StringIO(), jobs=2)
+    assert not list(slow_dir.glob('iter_*.pth'))   # terminated while asleep
+    assert not (tmp_path / 'grid' / 'never').exists()
+
+
+def test_bad_jobs(tmp_path, fake_launch, make_grid):
+    grid = make_grid(('a', {}))
+    with pytest.raises(ValueError, match='jobs must be an integer >= 1'):
+        run_grid(grid, tmp_path, launch=fake_launch, jobs=0)
+    from imbalance_plugin.ablation.launch import Launch
+    with pytest.raises(ValueError, match='jobs: .*launcher none or slurm'):
+        run_grid(grid, tmp_path, launch=Launch(launcher='pytorch'), jobs=2)

@@ -4,7 +4,10 @@ last_checkpoint) in milliseconds. Behaviour from --cfg-options:
 
 fake.iters (4), fake.time (seconds/iter logged, 0.5), fake.memory (logged MB,
 absent by default), fake.fail=train (exit 3 at once), fake.crash_at=N (exit 1
-after saving iter N, once per work dir).
+after saving iter N, once per work dir), fake.sleep (seconds to sleep before
+training, 0), fake.rendezvous=DIR with fake.peers=N (leave a file in DIR, then
+wait until N runs have: exit 4 after fake.patience seconds, 60, so runs
+that do not go at once fail).
 """
 import argparse
 import json
@@ -32,6 +35,17 @@ start = 0
 if args.resume:
     last = (work_dir / 'last_checkpoint').read_text().strip()
     start = int(Path(last).stem.split('_')[1])
+if 'fake.rendezvous' in opts:
+    meeting = Path(opts['fake.rendezvous'])
+    meeting.mkdir(parents=True, exist_ok=True)
+    (meeting / str(time.time_ns())).touch()
+    deadline = time.monotonic() + float(opts.get('fake.patience', 60))
+    while len(list(meeting.iterdir())) < int(opts['fake.peers']):
+        if time.monotonic() > deadline:
+            print('no peer came', file=sys.stderr)
+            sys.exit(4)
+        time.sleep(0.05)
+time.sleep(float(opts.get('fake.sleep', 0)))
 seed = int(opts.get('randomness.seed', -1))
 run_dir = work_dir / str(time.time_ns()) / 'vis_data'
 run_dir.mkdir(parents=True)
