@@ -8,7 +8,7 @@ setup:
 	@bash tools/setup_env.sh
 
 demo: setup
-	$(PYTHON) tools/ablate.py retinanet-toy --seeds 1
+	$(PYTHON) tools/ablate.py retinanet-toy --seeds 1 --jobs 2
 
 test: setup
 	$(PYTHON) -m pytest

@@ -20,6 +20,7 @@ import hashlib
 import os
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -136,6 +137,20 @@ def pretrain(backbone, steps=STEPS, num_crops=NUM_CROPS,
     return model.backbone.state_dict(), summary
 
 
+@contextmanager
+def _all_cores():
+    """Every core this process may use for torch's intra-op threads, for the
+    duration. Others asking for the same weights wait on the lock, so their
+    cores are idle (e.g. ``tools/ablate.py --jobs 2`` gives each run one
+    thread)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(threads, len(os.sched_getaffinity(0))))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def ensure_pretrained(backbone, cache_dir=None, seed=0):
     """Path of the pretrained weights for ``backbone``'s architecture,
     training and caching them first if they are not in ``cache_dir``
@@ -152,9 +167,10 @@ def ensure_pretrained(backbone, cache_dir=None, seed=0):
         if path.is_file():
             return path
         print_log(f'Pretraining the toy backbone on digit crops into {path} '
-                  '(once per machine, about a minute and a half)...',
+                  '(once per machine, a few minutes on 2 cores)...',
                   logger='current')
-        state, summary = pretrain(backbone, seed=seed)
+        with _all_cores():
+            state, summary = pretrain(backbone, seed=seed)
         print_log(f'Toy backbone pretrained: {summary}', logger='current')
         tmp = path.with_name(f'.{name}.tmp-{os.getpid()}-{uuid.uuid4().hex}')
         torch.save(dict(state_dict=state, meta=summary), tmp)

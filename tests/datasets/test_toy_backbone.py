@@ -27,7 +27,7 @@ def tiny_recipe(monkeypatch):
     real = toy_backbone.pretrain
 
     def counted(backbone, **kwargs):
-        calls.append(kwargs)
+        calls.append(dict(kwargs, threads=torch.get_num_threads()))
         return real(backbone, steps=3, num_crops=16, batch_size=8,
                     seed=kwargs.get('seed', 0))
 
@@ -126,6 +126,19 @@ def test_initializer_loads_cached_weights_into_backbone_only(
     toy_model(tmp_path, seed=1).init_weights()
     assert len(tiny_recipe) == 2
     assert len(list(tmp_path.glob('toy-backbone-*.pth'))) == 2
+
+
+def test_pretraining_uses_every_core_then_restores_the_threads(
+        tmp_path, tiny_recipe):
+    import os
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        toy_backbone.ensure_pretrained(toy_model(tmp_path).backbone, tmp_path)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
+    assert tiny_recipe[0]['threads'] == len(os.sched_getaffinity(0))
 
 
 def test_cache_name_follows_the_architecture(tmp_path, tiny_recipe):
