@@ -7,7 +7,11 @@ leaving one out switches that part off::
 
 * ``isr``: positives' classification weights become the ISR-P weights
   (IoU-HLR mapped by ``(bias + (1 - bias) * u) ** k``), rescaled so their
-  classification loss sum is unchanged; computed without gradient.
+  classification loss sum is unchanged; computed without gradient. With an
+  element-wise ``loss_cls`` (mmdet's Focal and cross-entropy, the plugin's
+  Focal) the loss is computed once, unreduced, and ISR-P reads the
+  positives' loss from it; other losses (GHM-C) are called once more on the
+  positives.
 * ``carl``: adds ``loss_carl``, the positives' regression loss weighted by
   the map of their classification score (gradient reaches the classifier).
 
@@ -18,12 +22,13 @@ import torch
 from mmdet.models.dense_heads import RetinaHead
 from mmdet.structures.bbox import get_box_tensor
 
-from imbalance_plugin.functional.pisa import (aligned_box_iou, carl_loss,
-                                              carl_weights,
-                                              check_power_map, isr_p_weights,
-                                              loss_preserving_weights)
-from imbalance_plugin.heads.unreduced_loss import (preserved_buffers,
-                                                    unreduced_loss)
+from imbalance_plugin.functional.pisa import (carl_loss, carl_weights,
+                                              check_power_map)
+from imbalance_plugin.heads.elementwise_loss import (is_elementwise,
+                                                      weighted_mean)
+from imbalance_plugin.heads.isr_p import (isr_p_label_weights,
+                                          positive_indices, positives_loss)
+from imbalance_plugin.heads.unreduced_loss import preserved_buffers
 from imbalance_plugin.registry import MODELS
 
 
@@ -53,60 +58,6 @@ def pisa_part(train_cfg, part):
         return None
     defaults = dict(isr=dict(k=2., bias=0.), carl=dict(k=1., bias=0.2))[part]
     return {**defaults, **cfg}
-
-
-def isr_p_label_weights(cls_score, bbox_pred, priors, labels, label_weights,
-                        bbox_targets, gt_groups, num_classes, loss_cls,
-                        bbox_coder, reg_decoded_bbox=False, k=2., bias=0.):
-    """Label weights with ISR-P applied to the positives, without gradient.
-
-    The positives' predictions and targets are decoded, their IoU ranked by
-    IoU-HLR and mapped to weights, and the weights rescaled so that the
-    positives' classification loss (``loss_cls``, unreduced) keeps its sum.
-
-    Args:
-        cls_score (Tensor): (n, C) classification scores of all samples.
-        bbox_pred (Tensor): (n, 4) or (n, 4 * num_classes) deltas.
-        priors (Tensor): (n, 4) anchors or RoI boxes.
-        labels (Tensor): (n,) labels, ``num_classes`` for background.
-        label_weights (Tensor): (n,) classification weights.
-        bbox_targets (Tensor): (n, 4) regression targets (deltas, or boxes
-            with ``reg_decoded_bbox``).
-        gt_groups (Tensor): (p,) batch-unique ground-truth id of each of the
-            p positives, in sample order.
-
-    Returns:
-        Tensor: (n,) new label weights (a new tensor).
-    """
-    with torch.no_grad():
-        pos_inds = ((labels >= 0) & (labels < num_classes)).nonzero().view(-1)
-        pos_labels = labels[pos_inds]
-        pos_priors = priors.index_select(0, pos_inds)
-        if bbox_pred.size(-1) > 4:
-            # The deltas of each positive's own class, rows of (n * C, 4).
-            deltas = bbox_pred.detach().reshape(-1, 4).index_select(
-                0, pos_inds * (bbox_pred.size(-1) // 4) + pos_labels)
-        else:
-            deltas = bbox_pred.detach().index_select(0, pos_inds)
-        targets = bbox_targets.index_select(0, pos_inds)
-        if reg_decoded_bbox:
-            boxes = get_box_tensor(bbox_coder.decode(pos_priors, deltas))
-        else:
-            # Predictions and targets decoded in one call (rows are
-            # independent).
-            boxes, targets = get_box_tensor(
-                bbox_coder.decode(pos_priors.repeat(2, 1),
-                                  torch.cat([deltas, targets]))).chunk(2)
-        pos_weights = label_weights[pos_inds]
-        weights = isr_p_weights(
-            aligned_box_iou(boxes, targets), gt_groups, pos_labels,
-            pos_weights, k, bias)
-        loss = unreduced_loss(loss_cls,
-                              cls_score.detach().index_select(0, pos_inds),
-                              pos_labels)
-        new_weights = label_weights.index_put(
-            (pos_inds, ), loss_preserving_weights(weights, loss, pos_weights))
-    return new_weights
 
 
 def weights_where(mask, weights):
@@ -193,27 +144,26 @@ class PISARetinaHead(RetinaHead):
         bbox_targets = torch.cat(bbox_targets_list, 1).reshape(-1, 4)
         bbox_weights = torch.cat(bbox_weights_list, 1).reshape(-1, 4)
 
+        pos_inds = positive_indices(labels, self.num_classes)
         pisa_weights = {}
         isr_cfg = pisa_part(self.train_cfg, 'isr')
         if isr_cfg is not None:
-            label_weights = isr_p_label_weights(
+            loss_cls, label_weights = self._loss_cls_with_isr_p(
                 cls_score, bbox_pred, anchors, labels, label_weights,
-                bbox_targets, gt_groups_of(sampling_results),
-                self.num_classes, self.loss_cls, self.bbox_coder,
-                self.reg_decoded_bbox, **isr_cfg)
+                bbox_targets, avg_factor, pos_inds,
+                gt_groups_of(sampling_results), isr_cfg)
             pisa_weights['isr_p'] = weights_where(
                 (labels >= 0) & (labels < self.num_classes), label_weights)
-
+        else:
+            loss_cls = self.loss_cls(
+                cls_score, labels, label_weights, avg_factor=avg_factor)
         losses = dict(
-            loss_cls=self.loss_cls(
-                cls_score, labels, label_weights, avg_factor=avg_factor),
+            loss_cls=loss_cls,
             loss_bbox=self._regression_loss(
                 bbox_pred, anchors, bbox_targets, bbox_weights, avg_factor))
 
         carl_cfg = pisa_part(self.train_cfg, 'carl')
         if carl_cfg is not None:
-            pos_inds = ((labels >= 0) &
-                        (labels < self.num_classes)).nonzero().view(-1)
             pos_labels = labels[pos_inds]
             pos_pred = bbox_pred[pos_inds]
             if self.reg_decoded_bbox:
@@ -230,6 +180,36 @@ class PISARetinaHead(RetinaHead):
             pisa_weights['carl'] = carl_weights(scores.detach(), **carl_cfg)
         self.last_pisa_weights = pisa_weights
         return losses
+
+    def _loss_cls_with_isr_p(self, cls_score, bbox_pred, anchors, labels,
+                             label_weights, bbox_targets, avg_factor,
+                             pos_inds, gt_groups, isr_cfg):
+        """Classification loss with ISR-P label weights, and those weights.
+
+        An element-wise ``loss_cls`` is called once, unreduced: ISR-P reads
+        the positives' rows, the loss is then weighted and reduced. Any other
+        loss is called once more on the positives for ISR-P.
+
+        Returns:
+            tuple[Tensor, Tensor]: the loss and the (n,) label weights.
+        """
+        elementwise = is_elementwise(self.loss_cls)
+        if elementwise:
+            unreduced = self.loss_cls(cls_score, labels,
+                                      reduction_override='none')
+            pos_loss = unreduced.detach().index_select(0, pos_inds)
+        else:
+            pos_loss = positives_loss(self.loss_cls, cls_score, labels,
+                                      pos_inds)
+        label_weights = isr_p_label_weights(
+            pos_inds, pos_loss, bbox_pred, anchors, labels, label_weights,
+            bbox_targets, gt_groups, self.bbox_coder, self.reg_decoded_bbox,
+            **isr_cfg)
+        if elementwise:
+            return weighted_mean(unreduced, label_weights,
+                                 avg_factor), label_weights
+        return self.loss_cls(cls_score, labels, label_weights,
+                             avg_factor=avg_factor), label_weights
 
     def _regression_loss(self, bbox_pred, anchors, bbox_targets, bbox_weights,
                          avg_factor):

@@ -24,11 +24,12 @@ from mmdet.models.utils import unpack_gt_instances
 from mmdet.structures.bbox import bbox2roi, get_box_tensor
 
 from imbalance_plugin.functional.pisa import carl_loss, carl_weights
+from imbalance_plugin.heads.isr_p import (isr_p_label_weights,
+                                          positive_indices, positives_loss)
 from imbalance_plugin.heads.pisa_retina_head import (check_pisa_cfg,
                                                      class_probability,
-                                                     gt_groups_of,
-                                                     isr_p_label_weights,
-                                                     pisa_part, weights_where)
+                                                     gt_groups_of, pisa_part,
+                                                     weights_where)
 from imbalance_plugin.heads.pooled_roi_features import (
     attach_roi_align_grad, pool_rois, supports_pooled_reuse)
 from imbalance_plugin.heads.unreduced_loss import preserved_buffers
@@ -201,12 +202,17 @@ class PISARoIHead(StandardRoIHead):
 
         isr_cfg = pisa_part(self.train_cfg, 'isr')
         if isr_cfg is not None:
+            # bbox_head.loss computes the classification loss (and its
+            # accuracy) itself: ISR-P calls loss_cls once more on the
+            # positives, a small call over the sampled RoIs.
             head = self.bbox_head
+            pos_inds = positive_indices(labels, num_classes)
             label_weights = isr_p_label_weights(
-                cls_score, bbox_pred, rois[:, 1:], labels, label_weights,
-                bbox_targets, gt_groups_of(sampling_results), num_classes,
-                head.loss_cls, head.bbox_coder, head.reg_decoded_bbox,
-                **isr_cfg)
+                pos_inds,
+                positives_loss(head.loss_cls, cls_score, labels, pos_inds),
+                bbox_pred, rois[:, 1:], labels, label_weights, bbox_targets,
+                gt_groups_of(sampling_results), head.bbox_coder,
+                head.reg_decoded_bbox, **isr_cfg)
             pisa_weights['isr_p'] = weights_where(
                 (labels >= 0) & (labels < num_classes), label_weights)
 
