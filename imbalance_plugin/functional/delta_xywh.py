@@ -36,16 +36,18 @@ def decode_delta_xywh(priors, deltas, means=(0., 0., 0., 0.),
     """
     dtype = priors.dtype
     denorm = deltas * np.asarray(stds, dtype) + np.asarray(means, dtype)
-    centre = (priors[:, :2] + priors[:, 2:]) * dtype.type(0.5)
-    size = priors[:, 2:] - priors[:, :2]
+    low, high = priors[:, :2], priors[:, 2:]
+    size = high - low
+    centre = low + high
+    centre *= dtype.type(0.5)
     shift = size * denorm[:, :2]
     max_ratio = dtype.type(abs(np.log(wh_ratio_clip)))
+    log_scale = np.minimum(denorm[:, 2:], max_ratio)
     if add_ctr_clamp:
         shift = np.clip(shift, dtype.type(-ctr_clamp), dtype.type(ctr_clamp))
-        log_scale = np.minimum(denorm[:, 2:], max_ratio)
     else:
-        log_scale = np.clip(denorm[:, 2:], -max_ratio, max_ratio)
+        log_scale = np.maximum(log_scale, -max_ratio, out=log_scale)
     centre += shift
-    half = size * torch.from_numpy(log_scale).exp().numpy()
+    half = size * torch.from_numpy(log_scale).exp_().numpy()
     half *= dtype.type(0.5)
     return np.concatenate([centre - half, centre + half], 1)

@@ -80,6 +80,43 @@ def hlr_order_of_groups(groups, scores, num_hlr):
     return np.argsort(-importance, kind='stable')[:num_hlr]
 
 
+def sampling_result(pos_inds, neg_inds, priors, gt_bboxes, assign_result,
+                    gt_flags):
+    """mmdet's ``SamplingResult`` (``avg_factor_with_neg=True``), the same
+    fields with the same values as its constructor sets, built with
+    ``index_select`` and without its checks. Boxes other than a plain (k, 4)
+    tensor go through the constructor.
+
+    Args:
+        pos_inds, neg_inds (Tensor): (p,) and (m,) int64 indices of ``priors``.
+        priors (Tensor): (n, 4) boxes, the ground truths first if added.
+        gt_bboxes (Tensor): (k, 4) ground-truth boxes.
+        assign_result (AssignResult): ``gt_inds`` and ``labels`` of the n.
+        gt_flags (Tensor): (n,) uint8, 1 for ground truths added as priors.
+    """
+    if type(gt_bboxes) is not torch.Tensor or gt_bboxes.dim() != 2:
+        return SamplingResult(pos_inds, neg_inds, priors, gt_bboxes,
+                              assign_result, gt_flags)
+    result = SamplingResult.__new__(SamplingResult)
+    result.pos_inds = pos_inds
+    result.neg_inds = neg_inds
+    result.num_pos = max(pos_inds.numel(), 1)
+    result.num_neg = max(neg_inds.numel(), 1)
+    result.avg_factor_with_neg = True
+    result.avg_factor = result.num_pos + result.num_neg
+    result.pos_priors = priors.index_select(0, pos_inds)
+    result.neg_priors = priors.index_select(0, neg_inds)
+    result.pos_is_gt = gt_flags.index_select(0, pos_inds)
+    result.num_gts = gt_bboxes.shape[0]
+    result.pos_assigned_gt_inds = assign_result.gt_inds.index_select(
+        0, pos_inds) - 1
+    result.pos_gt_labels = assign_result.labels.index_select(0, pos_inds)
+    result.pos_gt_bboxes = gt_bboxes.index_select(
+        0, result.pos_assigned_gt_inds) if gt_bboxes.numel() else \
+        gt_bboxes.view(-1, 4)
+    return result
+
+
 def _host_array(tensor):
     """The tensor as a numpy array on the host (bfloat16 as float32)."""
     if tensor.dtype == torch.bfloat16:
@@ -276,10 +313,13 @@ class ScoreHLRSampler(BaseSampler):
             return select, score_hlr_weights(0, num_expected, 0,
                                              device=device)
         valid_score = max_score[valid_inds]
-        # The deltas of each valid negative's best class (or the only ones).
-        deltas = _host_array(bbox_pred).reshape(best.size, -1, 4)
-        deltas = deltas[valid_inds,
-                        best[valid_inds] if deltas.shape[1] > 1 else 0]
+        # The deltas of each valid negative's best class (or the only ones),
+        # taken as rows of the (n * classes, 4) view: one flat take.
+        deltas = _host_array(bbox_pred).reshape(-1, 4)
+        per_row = deltas.shape[0] // best.size
+        rows = valid_inds * per_row + best[valid_inds] if per_row > 1 else \
+            valid_inds
+        deltas = deltas.take(rows, 0)
         boxes = self._decode_on_host(_host_array(neg_priors)[valid_inds],
                                      deltas)
         dets = np.concatenate([boxes, valid_score[:, None]], 1,
@@ -397,11 +437,7 @@ class ScoreHLRSampler(BaseSampler):
             cls_score = bbox_pred = None
         select, weights = self.select_negatives(cls_score, bbox_pred,
                                                 neg_priors, num_expected_neg)
-        sampling_result = SamplingResult(
-            pos_inds=pos_inds,
-            neg_inds=candidates[select],
-            priors=priors,
-            gt_bboxes=gt_instances.bboxes,
-            assign_result=assign_result,
-            gt_flags=gt_flags)
-        return sampling_result, weights
+        result = sampling_result(pos_inds, candidates[select], priors,
+                                 gt_instances.bboxes, assign_result,
+                                 gt_flags)
+        return result, weights

@@ -10,14 +10,17 @@ from mmcv.ops import nms_match
 from mmdet.models.task_modules.assigners import AssignResult
 from mmdet.models.task_modules.samplers import \
     ScoreHLRSampler as MMDetScoreHLRSampler
+from mmdet.models.task_modules.samplers import SamplingResult
 from mmdet.registry import MODELS as MMDET_MODELS
 from mmdet.registry import TASK_UTILS as MMDET_TASK_UTILS
+from mmdet.structures.bbox import HorizontalBoxes
 from mmengine.structures import InstanceData
 from torch import nn
 
 from imbalance_plugin.registry import TASK_UTILS
 from imbalance_plugin.samplers import ScoreHLRSampler
-from imbalance_plugin.samplers.score_hlr_sampler import hlr_order_of_groups
+from imbalance_plugin.samplers.score_hlr_sampler import (hlr_order_of_groups,
+                                                       sampling_result)
 
 NUM_CLASSES = 5
 
@@ -120,6 +123,7 @@ def test_matches_mmdet(setting, kernel, mmdet_score_hlr_keys):
         assert torch.equal(result.pos_inds, expected.pos_inds)
         assert torch.equal(result.neg_inds, expected.neg_inds)
         assert torch.equal(result.priors, expected.priors)
+        _assert_same_sampling_result(result, expected)
         torch.testing.assert_close(weights, expected_weights, rtol=1e-5,
                                    atol=1e-7)
         compared += 1
@@ -299,3 +303,57 @@ def test_background_probability_zero_falls_back_to_the_loss():
     loss = context.bbox_head.loss_cls(cls_score[select], labels,
                                       reduction_override='none')
     torch.testing.assert_close((loss * weights).sum(), loss.sum())
+
+
+def _assert_same_sampling_result(result, expected):
+    assert type(result) is type(expected)
+    assert sorted(vars(result)) == sorted(vars(expected))
+    for name, value in vars(expected).items():
+        got = getattr(result, name)
+        if isinstance(value, HorizontalBoxes):
+            assert type(got) is HorizontalBoxes, name
+            got, value = got.tensor, value.tensor
+        if torch.is_tensor(value):
+            assert got.dtype == value.dtype and got.shape == value.shape, name
+            assert torch.equal(got, value), name
+        else:
+            assert type(got) is type(value) and got == value, name
+
+
+@pytest.mark.parametrize('num_gts,num_pos,num_neg,gt_as_proposals', [
+    (4, 30, 100, True), (4, 30, 100, False), (4, 0, 100, True),
+    (4, 30, 0, True), (0, 0, 50, False), (1, 1, 1, True)])
+def test_sampling_result_equals_mmdet_constructor(num_gts, num_pos, num_neg,
+                                                  gt_as_proposals):
+    g = torch.Generator().manual_seed(num_gts + num_pos + num_neg)
+    num_priors = 200
+    priors = torch.rand(num_priors, 4, generator=g) * 300
+    gt_bboxes = torch.rand(num_gts, 4, generator=g) * 300
+    gt_inds = torch.zeros(num_priors, dtype=torch.long)
+    if num_gts:
+        gt_inds[:60] = torch.randint(num_gts, (60, ), generator=g) + 1
+    labels = torch.full((num_priors, ), -1, dtype=torch.long)
+    labels[gt_inds > 0] = torch.randint(NUM_CLASSES, (int(
+        (gt_inds > 0).sum()), ), generator=g)
+    assign = AssignResult(num_gts, gt_inds, torch.rand(num_priors,
+                                                       generator=g), labels)
+    gt_flags = torch.zeros(num_priors, dtype=torch.uint8)
+    if gt_as_proposals:
+        priors = torch.cat([gt_bboxes, priors])
+        assign.add_gt_(torch.randint(NUM_CLASSES, (num_gts, ), generator=g))
+        gt_flags = torch.cat([torch.ones(num_gts, dtype=torch.uint8),
+                              gt_flags])
+    positives = (assign.gt_inds > 0).nonzero().view(-1)
+    negatives = (assign.gt_inds == 0).nonzero().view(-1)
+    pos_inds = positives[torch.randperm(positives.numel(),
+                                        generator=g)[:num_pos]]
+    neg_inds = negatives[torch.randperm(negatives.numel(),
+                                        generator=g)[:num_neg]]
+    args = (pos_inds, neg_inds, priors, gt_bboxes, assign, gt_flags)
+    _assert_same_sampling_result(sampling_result(*args),
+                                 SamplingResult(*args))
+    # Box types other than a plain tensor go through mmdet's constructor.
+    args = (pos_inds, neg_inds, priors, HorizontalBoxes(gt_bboxes), assign,
+            gt_flags)
+    _assert_same_sampling_result(sampling_result(*args),
+                                 SamplingResult(*args))
