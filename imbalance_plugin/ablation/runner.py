@@ -78,33 +78,45 @@ def run_grid(grid: Grid, grid_dir: Path, seeds: int = 1,
     records = {}
     report_lock = threading.Lock()
 
-    def execute(index, variant, seed):
-        record = _run(variant, seed, grid, grid_dir, launch, cfg_options,
-                      data_root, gradient_density, progress)
+    def finish(index, record):
         with report_lock:
             records[index] = record
             write_report(grid, others + [records[i] for i in sorted(records)],
                          grid_dir)
 
+    def execute(index, variant, seed):
+        finish(index, _run(variant, seed, grid, grid_dir, launch, cfg_options,
+                           data_root, gradient_density, progress))
+
     if jobs == 1:
         for index, (variant, seed) in enumerate(runs):
             execute(index, variant, seed)
     else:
-        _run_parallel(execute, runs, jobs)
+        # Finished runs are reported first, in grid order; the others share
+        # the slots.
+        todo = []
+        for index, (variant, seed) in enumerate(runs):
+            record = _done(variant, seed, grid_dir, gradient_density,
+                           progress)
+            if record is None:
+                todo.append((index, variant, seed))
+            else:
+                finish(index, record)
+        _run_parallel(execute, todo, jobs)
     return [records[i] for i in sorted(records)]
 
 
-def _run_parallel(execute, runs, jobs: int) -> None:
-    """``execute(index, variant, seed)`` for every run, ``jobs`` at once;
-    the first error (or an interruption) terminates the running tools and
-    starts no further run."""
-    queue = iter(enumerate(runs))
+def _run_parallel(execute, todo, jobs: int) -> None:
+    """``execute(index, variant, seed)`` for each ``(index, variant, seed)``
+    of ``todo``, ``jobs`` at once; the first error (or an interruption)
+    terminates the running tools and starts no further run."""
+    queue = iter(todo)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         running = set()
         try:
             while True:
-                for index, (variant, seed) in queue:
-                    running.add(pool.submit(execute, index, variant, seed))
+                for run in queue:
+                    running.add(pool.submit(execute, *run))
                     if len(running) == jobs:
                         break
                 if not running:
@@ -117,35 +129,47 @@ def _run_parallel(execute, runs, jobs: int) -> None:
             raise
 
 
+def _done(variant, seed, grid_dir, gradient_density, progress
+          ) -> Optional[Record]:
+    """The run's record, with its skip line, if nothing is left to do."""
+    run_dir = grid_dir / variant.name / f'seed{seed}'
+    record = finished(run_dir)
+    if record is None or (gradient_density is not None
+                          and density_outcome(run_dir) is None):
+        return None
+    what = f'{variant.name} seed {seed}'
+    progress.skip(what, _outcome(record))
+    if gradient_density is not None and record.gradient_density:
+        progress.note(f'{what} gradient density: {record.gradient_density}')
+    return record
+
+
 def _run(variant, seed, grid, grid_dir, launch, cfg_options, data_root,
          gradient_density, progress) -> Record:
     """One run of the grid (or its skip when finished), with its progress
     lines."""
+    record = _done(variant, seed, grid_dir, gradient_density, progress)
+    if record is not None:
+        return record
     what = f'{variant.name} seed {seed}'
     run_dir = grid_dir / variant.name / f'seed{seed}'
-    record = finished(run_dir)
-    if record is not None and (gradient_density is None
-                               or density_outcome(run_dir) is not None):
-        progress.skip(what, _outcome(record))
-    else:
-        options = merge_cli(
-            to_cli(grid.cfg_options, variant.cfg_options), cfg_options)
-        if data_root is not None:
-            moved = data_root_options(
-                resolved_config(variant.config, options), data_root)
-            options = merge_cli(to_cli(grid.cfg_options, variant.cfg_options),
-                                to_cli(moved), cfg_options)
-        progress.start(what)
-        train_config = None
-        if gradient_density is not None:
-            train_config = training_config(variant.config, run_dir,
-                                           gradient_density.interval)
-        record = run_one(variant, seed, run_dir, launch, options,
-                         train_config)
-        if gradient_density is not None:
-            record = analyze_run(record, variant, run_dir, launch,
-                                 gradient_density, options)
-        progress.end(what, _outcome(record))
+    options = merge_cli(
+        to_cli(grid.cfg_options, variant.cfg_options), cfg_options)
+    if data_root is not None:
+        moved = data_root_options(
+            resolved_config(variant.config, options), data_root)
+        options = merge_cli(to_cli(grid.cfg_options, variant.cfg_options),
+                            to_cli(moved), cfg_options)
+    progress.start(what)
+    train_config = None
+    if gradient_density is not None:
+        train_config = training_config(variant.config, run_dir,
+                                       gradient_density.interval)
+    record = run_one(variant, seed, run_dir, launch, options, train_config)
+    if gradient_density is not None:
+        record = analyze_run(record, variant, run_dir, launch,
+                             gradient_density, options)
+    progress.end(what, _outcome(record))
     if gradient_density is not None and record.gradient_density:
         progress.note(f'{what} gradient density: {record.gradient_density}')
     return record

@@ -248,3 +248,20 @@ def test_bad_jobs(tmp_path, fake_launch, make_grid):
     from imbalance_plugin.ablation.launch import Launch
     with pytest.raises(ValueError, match='jobs: .*launcher none or slurm'):
         run_grid(grid, tmp_path, launch=Launch(launcher='pytorch'), jobs=2)
+
+
+def test_jobs_report_finished_runs_first_in_grid_order(tmp_path, fake_launch,
+                                                       make_grid):
+    grid = make_grid(('a', {}), ('b', {}), ('c', {}), ('d', {}))
+    out = tmp_path / 'grid'
+    run_grid(grid, out, launch=fake_launch, only=['b', 'd'],
+             stream=io.StringIO())
+    stream = io.StringIO()
+    records = run_grid(grid, out, launch=fake_launch, stream=stream, jobs=2)
+    assert [r.variant for r in records] == ['a', 'b', 'c', 'd']
+    lines = [line.split(' |')[0].split(':')[0]
+             for line in stream.getvalue().splitlines()]
+    assert lines[:2] == ['[1/4] skip  b seed 0', '[2/4] skip  d seed 0']
+    assert sorted(lines[2:4]) == ['[3/4] start a seed 0',
+                                  '[4/4] start c seed 0']
+    assert len(_calls(out / 'b' / 'seed0')) == 2   # train + test, once
