@@ -92,6 +92,7 @@ def test_slurm_launcher_goes_through_slurm_scripts(tmp_path, monkeypatch):
     (dict(launcher='mpi'), 'launcher'),
     (dict(gpus=0), 'gpus'),
     (dict(launcher='slurm'), 'partition'),
+    (dict(threads=0), 'threads'),
 ])
 def test_bad_launch_settings_raise(kwargs, word):
     with pytest.raises(ValueError, match=word):
@@ -105,3 +106,15 @@ def test_tools_wait_passively_unless_told_otherwise(monkeypatch):
     monkeypatch.setenv('OMP_WAIT_POLICY', 'ACTIVE')
     _, env = Launch().test(Path('c.py'), 'ck', Path('w'), Path('m.json'))
     assert env['OMP_WAIT_POLICY'] == 'ACTIVE'
+
+
+def test_threads_set_openmp_threads_unless_told_otherwise(monkeypatch):
+    monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
+    _, env = Launch().train(Path('c.py'), Path('w'), False)
+    assert 'OMP_NUM_THREADS' not in env
+    _, env = Launch(threads=1).train(Path('c.py'), Path('w'), False)
+    assert env['OMP_NUM_THREADS'] == '1'
+    monkeypatch.setenv('OMP_NUM_THREADS', '3')
+    _, env = Launch(threads=1).test(Path('c.py'), 'ck', Path('w'),
+                                    Path('m.json'))
+    assert env['OMP_NUM_THREADS'] == '3'
