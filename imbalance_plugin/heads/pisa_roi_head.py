@@ -19,7 +19,6 @@ are those of pooling twice, as mmdet's ``PISARoIHead`` does.
 """
 import torch
 from mmdet.models.roi_heads import StandardRoIHead
-from mmdet.models.task_modules.samplers import SamplingResult
 from mmdet.models.utils import unpack_gt_instances
 from mmdet.structures.bbox import bbox2roi, get_box_tensor
 
@@ -34,6 +33,7 @@ from imbalance_plugin.heads.pooled_roi_features import (
     attach_roi_align_grad, pool_rois, supports_pooled_reuse)
 from imbalance_plugin.heads.unreduced_loss import preserved_buffers
 from imbalance_plugin.registry import MODELS
+from imbalance_plugin.samplers.sampling_result import sampling_result
 
 
 @MODELS.register_module()
@@ -127,13 +127,9 @@ class PISARoIHead(StandardRoIHead):
         select, weights = sampler.select_negatives(cls_score, bbox_pred,
                                                    neg_priors,
                                                    num_expected_neg)
-        result = SamplingResult(
-            pos_inds=pos_inds,
-            neg_inds=candidates[select],
-            priors=priors,
-            gt_bboxes=gt_instances.bboxes,
-            assign_result=assign_result,
-            gt_flags=gt_flags)
+        result = sampling_result(pos_inds, candidates[select], priors,
+                                 gt_instances.bboxes, assign_result,
+                                 gt_flags)
         reuse = reuse and pooled is not None
         return result, weights, pooled[select] if reuse else None
 

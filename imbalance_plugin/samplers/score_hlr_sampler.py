@@ -27,7 +27,7 @@ from mmcv.ops import nms
 from mmcv.ops.nms import ext_module as mmcv_ext
 from mmdet.models.losses import CrossEntropyLoss
 from mmdet.models.task_modules.coders import DeltaXYWHBBoxCoder
-from mmdet.models.task_modules.samplers import BaseSampler, SamplingResult
+from mmdet.models.task_modules.samplers import BaseSampler
 from mmdet.structures.bbox import bbox2roi, get_box_tensor
 
 from imbalance_plugin.functional.delta_xywh import decode_delta_xywh
@@ -38,6 +38,7 @@ from imbalance_plugin.functional.pisa import (check_power_map,
                                               score_hlr_weights)
 from imbalance_plugin.heads.unreduced_loss import unreduced_loss
 from imbalance_plugin.registry import TASK_UTILS
+from imbalance_plugin.samplers.sampling_result import sampling_result
 
 
 def _check_fraction(value, name, upper_open=False):
@@ -78,43 +79,6 @@ def hlr_order_of_groups(groups, scores, num_hlr):
                                                    sizes)
     importance = (n - local_rank) + scores
     return np.argsort(-importance, kind='stable')[:num_hlr]
-
-
-def sampling_result(pos_inds, neg_inds, priors, gt_bboxes, assign_result,
-                    gt_flags):
-    """mmdet's ``SamplingResult`` (``avg_factor_with_neg=True``), the same
-    fields with the same values as its constructor sets, built with
-    ``index_select`` and without its checks. Boxes other than a plain (k, 4)
-    tensor go through the constructor.
-
-    Args:
-        pos_inds, neg_inds (Tensor): (p,) and (m,) int64 indices of ``priors``.
-        priors (Tensor): (n, 4) boxes, the ground truths first if added.
-        gt_bboxes (Tensor): (k, 4) ground-truth boxes.
-        assign_result (AssignResult): ``gt_inds`` and ``labels`` of the n.
-        gt_flags (Tensor): (n,) uint8, 1 for ground truths added as priors.
-    """
-    if type(gt_bboxes) is not torch.Tensor or gt_bboxes.dim() != 2:
-        return SamplingResult(pos_inds, neg_inds, priors, gt_bboxes,
-                              assign_result, gt_flags)
-    result = SamplingResult.__new__(SamplingResult)
-    result.pos_inds = pos_inds
-    result.neg_inds = neg_inds
-    result.num_pos = max(pos_inds.numel(), 1)
-    result.num_neg = max(neg_inds.numel(), 1)
-    result.avg_factor_with_neg = True
-    result.avg_factor = result.num_pos + result.num_neg
-    result.pos_priors = priors.index_select(0, pos_inds)
-    result.neg_priors = priors.index_select(0, neg_inds)
-    result.pos_is_gt = gt_flags.index_select(0, pos_inds)
-    result.num_gts = gt_bboxes.shape[0]
-    result.pos_assigned_gt_inds = assign_result.gt_inds.index_select(
-        0, pos_inds) - 1
-    result.pos_gt_labels = assign_result.labels.index_select(0, pos_inds)
-    result.pos_gt_bboxes = gt_bboxes.index_select(
-        0, result.pos_assigned_gt_inds) if gt_bboxes.numel() else \
-        gt_bboxes.view(-1, 4)
-    return result
 
 
 def _host_array(tensor):

@@ -19,8 +19,8 @@ from torch import nn
 
 from imbalance_plugin.registry import TASK_UTILS
 from imbalance_plugin.samplers import ScoreHLRSampler
-from imbalance_plugin.samplers.score_hlr_sampler import (hlr_order_of_groups,
-                                                       sampling_result)
+from imbalance_plugin.samplers.sampling_result import sampling_result
+from imbalance_plugin.samplers.score_hlr_sampler import hlr_order_of_groups
 
 NUM_CLASSES = 5
 
