@@ -178,13 +178,14 @@ def loss_preserving_weights(weights, loss, ref_weights=None):
     Returns:
         Tensor | ndarray: (n,) rescaled weights.
     """
-    where = np.where if isinstance(weights, np.ndarray) else torch.where
     if loss.ndim > 1:
         loss = loss.sum(tuple(range(1, loss.ndim)))
     ref_sum = loss.sum() if ref_weights is None else (loss * ref_weights).sum()
     new_sum = (loss * weights).sum()
+    if isinstance(weights, np.ndarray):
+        return weights * (ref_sum / new_sum) if new_sum != 0 else weights
     safe = new_sum != 0
-    ratio = where(safe, ref_sum / where(safe, new_sum, 1.), 1.)
+    ratio = torch.where(safe, ref_sum / torch.where(safe, new_sum, 1.), 1.)
     return weights * ratio
 
 

@@ -269,7 +269,7 @@ class ScoreHLRSampler(BaseSampler):
         best = probs.argmax(1)
         max_score = probs[np.arange(best.size), best]
         valid = max_score > self.score_thr
-        valid_inds = np.flatnonzero(valid)
+        valid_inds = valid.nonzero()[0]
         num_valid = valid_inds.size
         num_hlr = min(num_valid, num_expected)
         if num_valid == 0:
@@ -284,15 +284,15 @@ class ScoreHLRSampler(BaseSampler):
         rows = valid_inds * per_row + best[valid_inds] if per_row > 1 else \
             valid_inds
         deltas = deltas.take(rows, 0)
-        boxes = self._decode_on_host(_host_array(neg_priors)[valid_inds],
-                                     deltas)
+        boxes = self._decode_on_host(
+            _host_array(neg_priors).take(valid_inds, 0), deltas)
         dets = np.concatenate([boxes, valid_score[:, None]], 1,
                               dtype=np.float32)
         groups = mmcv_ext.nms_match(torch.from_numpy(dets),
                                     iou_threshold=self.iou_thr)
         select = valid_inds[hlr_order_of_groups(groups, valid_score, num_hlr)]
         if num_hlr < num_expected:
-            invalid_inds = np.flatnonzero(~valid)
+            invalid_inds = (~valid).nonzero()[0]
             rand = torch.randperm(invalid_inds.size)[:num_expected - num_hlr]
             select = np.concatenate([select, invalid_inds[rand.numpy()]])
         weights = score_hlr_weights(num_hlr, num_expected - num_hlr,
