@@ -47,5 +47,6 @@ def weighted_mean(unreduced, weights, avg_factor):
     Returns:
         Tensor: 0-dim loss.
     """
-    shape = (-1, ) + (1, ) * (unreduced.dim() - 1)
-    return reduce_loss(unreduced * weights.view(shape), 'mean', avg_factor)
+    # w @ l sums over the samples without an (n, C) weighted copy of l.
+    weighted_sum = (weights.to(unreduced.dtype) @ unreduced).sum()
+    return reduce_loss(weighted_sum, 'mean', avg_factor)

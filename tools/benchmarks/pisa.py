@@ -2,9 +2,20 @@
 
 * ``isr_p``: ISR-P weights of a RetinaNet batch (2 images, 100 ground truths
   each, 3,000 positives, 80 classes, 100,000 anchors), from flattened head
-  outputs to new label weights; mmdet's ``isr_p`` on the same tensors. Plain
-  is the work both sides share: selecting the positives and the head's
-  ``loss_cls`` on them (for the renormalisation).
+  outputs to new label weights; mmdet's ``isr_p`` on the same tensors. Ours
+  is what PISARetinaHead does for ISR-P beyond its own classification loss:
+  select the positives, read their rows of the head's unreduced loss (which
+  the head computes anyway, untimed here) and rank, weight and renormalise.
+  mmdet's ``isr_p`` calls ``loss_cls`` once more on the positives for the
+  renormalisation; plain times that call alone (ours no longer makes it with
+  an element-wise loss; with GHM-C it still does). The row leaves out where
+  the cost of the head's loss goes: the ``retina_head`` row shows it.
+* ``retina_head``: a whole ``PISARetinaHead.loss_by_feat`` (targets, ISR-P,
+  classification, regression and CARL losses) and its backward, RetinaNet
+  settings (sigmoid Focal, smooth L1, ISR-P k=2, CARL k=1 bias 0.2), 2
+  images of 512 x 512 with 100 ground truths each, 80 classes, 98,208
+  anchors; mmdet's PISARetinaHead on the same inputs and weights; plain is
+  mmdet's RetinaHead (no PISA).
 * ``score_hlr``: Score-HLR sampling of 2 images with 2,000 negatives each and
   80 classes; the RoI-head forward is replaced on both sides by the same
   precomputed scores and deltas. Plain is the work both sides share: mmcv's
@@ -32,7 +43,9 @@ from mmdet.utils import register_all_modules
 from mmengine.config import Config
 from mmengine.structures import InstanceData
 
-from imbalance_plugin.heads.pisa_retina_head import isr_p_label_weights
+from imbalance_plugin.heads.isr_p import (isr_p_label_weights,
+                                          positive_indices)
+from imbalance_plugin.registry import MODELS
 from imbalance_plugin.samplers import ScoreHLRSampler
 
 REPO = Path(__file__).resolve().parents[2]
@@ -83,10 +96,15 @@ def isr_p_case(device):
             for res, off in zip(samplings, offsets)
         ])
 
+    # The head computes its unreduced loss over all anchors anyway (for its
+    # own loss_cls); ISR-P reads the positives' rows of it.
+    unreduced = loss_cls(cls_score, labels, reduction_override='none')
+
     def ours():
-        return isr_p_label_weights(cls_score, bbox_pred, anchors, labels,
-                                   label_weights, bbox_targets, gt_groups(),
-                                   NUM_CLASSES, loss_cls, coder, k=2.,
+        pos = positive_indices(labels, NUM_CLASSES)
+        return isr_p_label_weights(pos, unreduced.index_select(0, pos),
+                                   bbox_pred, anchors, labels, label_weights,
+                                   bbox_targets, gt_groups(), coder, k=2.,
                                    bias=0.)
 
     def reference():
@@ -98,8 +116,8 @@ def isr_p_case(device):
                                num_class=NUM_CLASSES)[1]
 
     def loss_alone():
-        # Work both sides must do: select the positives and call the head's
-        # classification loss on them for the renormalisation.
+        # mmdet's isr_p calls the head's loss once more on the positives;
+        # ours reads their rows of the head's own unreduced loss instead.
         with torch.no_grad():
             pos = ((labels >= 0) & (labels < NUM_CLASSES)).nonzero().view(-1)
             return loss_cls(cls_score[pos], labels[pos],
@@ -112,8 +130,88 @@ def isr_p_case(device):
         ours=ours,
         reference=reference,
         plain=loss_alone,
-        plain_name='loss_cls on positives',
+        plain_name='loss_cls on positives (mmdet only)',
         targets={'min_speedup': 10})
+
+
+def _retina_head_cfg(pisa):
+    """RetinaNet's head settings (mmdet's PISA RetinaNet config), 80
+    classes; without ``pisa`` plain RetinaNet."""
+    train_cfg = dict(
+        assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5,
+                      neg_iou_thr=0.4, min_pos_iou=0, ignore_iof_thr=-1),
+        sampler=dict(type='PseudoSampler'), allowed_border=-1, pos_weight=-1,
+        debug=False)
+    if pisa:
+        train_cfg.update(isr=dict(k=2., bias=0.), carl=dict(k=1., bias=0.2))
+    return dict(
+        num_classes=NUM_CLASSES, in_channels=8, stacked_convs=1,
+        feat_channels=8,
+        anchor_generator=dict(type='AnchorGenerator', octave_base_scale=4,
+                              scales_per_octave=3, ratios=[0.5, 1.0, 2.0],
+                              strides=[8, 16, 32, 64, 128]),
+        bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[.0] * 4,
+                        target_stds=[1.0] * 4),
+        loss_cls=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0,
+                      alpha=0.25, loss_weight=1.0),
+        loss_bbox=dict(type='SmoothL1Loss', beta=0.11, loss_weight=1.0),
+        train_cfg=Config(train_cfg))
+
+
+def retina_head_case(device):
+    g = torch.Generator().manual_seed(0)
+    size, num_imgs, num_gts = 512, 2, 100
+    heads = dict(
+        ours=MODELS.build(dict(type='imbalance_plugin.PISARetinaHead',
+                               **_retina_head_cfg(True))),
+        reference=MMDET_MODELS.build(dict(type='PISARetinaHead',
+                                          **_retina_head_cfg(True))),
+        plain=MMDET_MODELS.build(dict(type='RetinaHead',
+                                      **_retina_head_cfg(False))))
+    channels = heads['ours'].num_base_priors * NUM_CLASSES
+    cls_scores = [
+        torch.randn(num_imgs, channels, size // s, size // s,
+                    generator=g).to(device) for s in (8, 16, 32, 64, 128)
+    ]
+    bbox_preds = [
+        0.1 * torch.randn(num_imgs, 36, size // s, size // s,
+                          generator=g).to(device) for s in (8, 16, 32, 64, 128)
+    ]
+    gts = []
+    for _ in range(num_imgs):
+        xy = torch.rand(num_gts, 2, generator=g) * (size - 100)
+        wh = 24 + torch.rand(num_gts, 2, generator=g) * 200
+        gts.append(
+            InstanceData(bboxes=torch.cat([xy, (xy + wh).clamp(max=size)],
+                                          1).to(device),
+                         labels=torch.randint(NUM_CLASSES, (num_gts, ),
+                                              generator=g).to(device)))
+    metas = [dict(img_shape=(size, size), pad_shape=(size, size))] * num_imgs
+
+    def step(which):
+        scores = [c.detach().requires_grad_() for c in cls_scores]
+        preds = [b.detach().requires_grad_() for b in bbox_preds]
+        losses = heads[which].loss_by_feat(scores, preds, gts, metas)
+        # RetinaHead returns one loss per level, PISA heads one in all.
+        sum(part.sum() for value in losses.values()
+            for part in (value if isinstance(value, list) else [value])
+            ).backward()
+        return losses, [c.grad for c in scores + preds]
+
+    (a, grads_a), (b, grads_b) = step('ours'), step('reference')
+    for key in b:
+        torch.testing.assert_close(a[key].sum(), b[key].sum(), rtol=1e-5,
+                                   atol=1e-7)
+    for x, y in zip(grads_a, grads_b):
+        torch.testing.assert_close(x, y, rtol=1e-5, atol=1e-7)
+    return Case(
+        name='PISA RetinaHead loss + backward',
+        setting='2 img x 100 gt, 80 cls, 98k anc, 512 px',
+        ours=lambda: step('ours'),
+        reference=lambda: step('reference'),
+        plain=lambda: step('plain'),
+        plain_name='RetinaHead (no PISA)',
+        targets={})
 
 
 class _PrecomputedContext:
@@ -296,5 +394,5 @@ def faster_rcnn_case(device):
 
 
 def cases(device):
-    return [isr_p_case(device), score_hlr_case(device),
-            faster_rcnn_case(device)]
+    return [isr_p_case(device), retina_head_case(device),
+            score_hlr_case(device), faster_rcnn_case(device)]
