@@ -32,17 +32,21 @@ def decode_delta_xywh(priors, deltas, means=(0., 0., 0., 0.),
             and only the upper end of ``dw, dh``.
 
     Returns:
-        ndarray: (n, 4) decoded boxes, the priors' dtype.
+        ndarray: (n, 4) decoded boxes, the priors' dtype (the transpose of
+        a contiguous (4, n) array).
     """
     dtype = priors.dtype
-    denorm = deltas * np.asarray(stds, dtype) + np.asarray(means, dtype)
-    low, high = priors[:, :2], priors[:, 2:]
+    # Worked on as (4, n) rows: numpy is several times faster on contiguous
+    # rows than on the (n, 2) column pairs of an (n, 4) array.
+    low, high = np.ascontiguousarray(priors.T).reshape(2, 2, len(priors))
+    denorm = np.ascontiguousarray(deltas.T) * np.asarray(stds, dtype)[:, None]
+    denorm += np.asarray(means, dtype)[:, None]
     size = high - low
     centre = low + high
     centre *= dtype.type(0.5)
-    shift = size * denorm[:, :2]
+    shift = size * denorm[:2]
     max_ratio = dtype.type(abs(np.log(wh_ratio_clip)))
-    log_scale = np.minimum(denorm[:, 2:], max_ratio)
+    log_scale = np.minimum(denorm[2:], max_ratio)
     if add_ctr_clamp:
         shift = np.clip(shift, dtype.type(-ctr_clamp), dtype.type(ctr_clamp))
     else:
@@ -50,4 +54,4 @@ def decode_delta_xywh(priors, deltas, means=(0., 0., 0., 0.),
     centre += shift
     half = size * torch.from_numpy(log_scale).exp_().numpy()
     half *= dtype.type(0.5)
-    return np.concatenate([centre - half, centre + half], 1)
+    return np.concatenate([centre - half, centre + half]).T

@@ -283,12 +283,11 @@ class ScoreHLRSampler(BaseSampler):
         per_row = deltas.shape[0] // best.size
         rows = valid_inds * per_row + best[valid_inds] if per_row > 1 else \
             valid_inds
-        deltas = deltas.take(rows, 0)
         boxes = self._decode_on_host(
-            _host_array(neg_priors).take(valid_inds, 0), deltas)
-        dets = np.concatenate([boxes, valid_score[:, None]], 1,
-                              dtype=np.float32)
-        groups = mmcv_ext.nms_match(torch.from_numpy(dets),
+            _host_array(neg_priors).take(valid_inds, 0), deltas.take(rows, 0))
+        # The kernel reads the columns of dets: a (5, m) array's transpose.
+        dets = np.concatenate([boxes.T, valid_score[None]], dtype=np.float32)
+        groups = mmcv_ext.nms_match(torch.from_numpy(dets).T,
                                     iou_threshold=self.iou_thr)
         select = valid_inds[hlr_order_of_groups(groups, valid_score, num_hlr)]
         if num_hlr < num_expected:
