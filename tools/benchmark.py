@@ -3,8 +3,8 @@
 
 Each suite in ``tools/benchmarks/<suite>.py`` defines ``cases(device)``
 returning :class:`Case` objects. For every case the three sides (ours, mmdet's
-reference, the plain loss) are run alternately, round after round, so that
-machine noise hits them alike; the table gives the median and best time of
+reference, the plain loss) are run alternately, round after round, in an
+order that rotates each round, so that machine noise hits them alike; the table gives the median and best time of
 each and the ratios computed from the best times (``--stat median`` to use
 medians). The first call of ours (compilation included) is reported apart.
 
@@ -65,9 +65,12 @@ def measure(case, device, rounds, warmup):
         for fn in sides.values():
             fn()
     times = {k: [] for k in sides}
-    for _ in range(rounds):
-        for key, fn in sides.items():
-            times[key].append(_timed(fn, device))
+    keys = list(sides)
+    for r in range(rounds):
+        # A rotating order: no side always runs right after the same one
+        # (large allocations make a step's time depend on what ran before).
+        for key in keys[r % len(keys):] + keys[:r % len(keys)]:
+            times[key].append(_timed(sides[key], device))
     row = dict(name=case.name, setting=case.setting, plain_name=case.plain_name,
                first_call_ours=first_call)
     for key, ts in times.items():
