@@ -19,7 +19,6 @@ import copy
 import hashlib
 import os
 import time
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from torch import nn
 
 from ..registry import WEIGHT_INITIALIZERS
 from . import toy_generator as tg
+from .build_once import build_once
 from .toy_crops import digit_crops
 
 #: Version of the pretraining recipe below; part of the cache file's name.
@@ -155,27 +155,23 @@ def ensure_pretrained(backbone, cache_dir=None, seed=0):
     """Path of the pretrained weights for ``backbone``'s architecture,
     training and caching them first if they are not in ``cache_dir``
     (default :func:`toy_generator.default_cache_dir`). Several processes may
-    ask at once: one trains under a lock, the others then read its file."""
+    ask at once: one trains, the others then read its file
+    (:func:`~imbalance_plugin.datasets.build_once.build_once`)."""
     cache_dir = Path(cache_dir) if cache_dir else tg.default_cache_dir()
-    name = (f'toy-backbone-v{RECIPE_VERSION}-g{tg.GENERATOR_VERSION}-'
-            f'{architecture_tag(backbone)}-seed{seed}.pth')
-    path = cache_dir / name
-    if path.is_file():
-        return path
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    with tg._locked(cache_dir / f'.{name}.lock'):
-        if path.is_file():
-            return path
+    path = cache_dir / (f'toy-backbone-v{RECIPE_VERSION}-'
+                        f'g{tg.GENERATOR_VERSION}-'
+                        f'{architecture_tag(backbone)}-seed{seed}.pth')
+
+    def build(tmp):
         print_log(f'Pretraining the toy backbone on digit crops into {path} '
                   '(once per machine, a few minutes on 2 cores)...',
                   logger='current')
         with _all_cores():
             state, summary = pretrain(backbone, seed=seed)
         print_log(f'Toy backbone pretrained: {summary}', logger='current')
-        tmp = path.with_name(f'.{name}.tmp-{os.getpid()}-{uuid.uuid4().hex}')
         torch.save(dict(state_dict=state, meta=summary), tmp)
-        os.replace(tmp, path)
-    return path
+
+    return build_once(path, build)
 
 
 @WEIGHT_INITIALIZERS.register_module()

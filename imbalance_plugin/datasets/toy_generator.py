@@ -29,16 +29,16 @@ annotation files.  :func:`ensure_toy_dataset` writes into a temporary folder
 and renames it into place, under a file lock, so several processes (the
 ranks of a distributed run) may ask for it at once.
 """
-import contextlib
 import dataclasses
 import json
 import os
-import shutil
 import uuid
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from .build_once import build_once
 
 #: Version of the rendering code; part of the cache folder's name so that a
 #: change of the generator never reuses a stale cache.
@@ -431,46 +431,13 @@ def generate(out_dir, spec=ToySpec()):
     return meta
 
 
-@contextlib.contextmanager
-def _locked(path):
-    """Exclusive advisory lock on ``path`` where the OS offers one."""
-    try:
-        import fcntl
-    except ImportError:  # no flock: the atomic rename alone keeps it safe
-        yield
-        return
-    with open(path, 'a') as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def ensure_toy_dataset(cache_dir=None, spec=ToySpec()):
     """Returns the folder holding ``spec``'s dataset, generating it first if
     it is not in ``cache_dir`` (default :func:`default_cache_dir`).
 
-    Safe to call from several processes at once: one generates into a
-    temporary folder and renames it into place; the others wait on a lock,
-    or (without locks) find the folder taken and discard their copy.
+    Safe to call from several processes at once (see
+    :func:`~imbalance_plugin.datasets.build_once.build_once`).
     """
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
-    target = cache_dir / spec.tag
-    if (target / 'meta.json').is_file():
-        return target
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    with _locked(cache_dir / f'.{spec.tag}.lock'):
-        if (target / 'meta.json').is_file():
-            return target
-        tmp = cache_dir / f'.{spec.tag}.tmp-{os.getpid()}-{uuid.uuid4().hex}'
-        try:
-            generate(tmp, spec)
-            try:
-                os.rename(tmp, target)
-            except OSError:
-                if not (target / 'meta.json').is_file():
-                    raise
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    return build_once(cache_dir / spec.tag, lambda tmp: generate(tmp, spec),
+                      done=lambda path: (path / 'meta.json').is_file())
