@@ -119,7 +119,7 @@ def isr_p_case(device):
         # mmdet's isr_p calls the head's loss once more on the positives;
         # ours reads their rows of the head's own unreduced loss instead.
         with torch.no_grad():
-            pos = ((labels >= 0) & (labels < NUM_CLASSES)).nonzero().view(-1)
+            pos = positive_indices(labels, NUM_CLASSES)
             return loss_cls(cls_score[pos], labels[pos],
                             reduction_override='none')
 
