@@ -84,31 +84,34 @@ def run_grid(grid: Grid, grid_dir: Path, seeds: int = 1,
             write_report(grid, others + [records[i] for i in sorted(records)],
                          grid_dir)
 
-    def execute(index, variant, seed):
-        finish(index, _run(variant, seed, grid, grid_dir, launch, cfg_options,
-                           data_root, gradient_density, progress))
+    def start(index, variant, seed):
+        """Prints the run's start line; returns the rest of the run."""
+        options = _start(variant, seed, grid, cfg_options, data_root,
+                         progress)
+        return lambda: finish(index, _train_and_test(
+            variant, seed, grid_dir, launch, options, gradient_density,
+            progress))
 
-    if jobs == 1:
-        for index, (variant, seed) in enumerate(runs):
-            execute(index, variant, seed)
-    else:
-        # Finished runs are reported first, in grid order; the others share
-        # the slots.
-        todo = []
-        for index, (variant, seed) in enumerate(runs):
-            record = _done(variant, seed, grid_dir, gradient_density,
-                           progress)
-            if record is None:
-                todo.append((index, variant, seed))
-            else:
-                finish(index, record)
-        _run_parallel(execute, todo, jobs)
+    # One at a time, runs go in grid order. With jobs > 1, finished runs are
+    # reported first, in grid order; the others share the slots, started in
+    # grid order.
+    todo = []
+    for index, (variant, seed) in enumerate(runs):
+        record = _done(variant, seed, grid_dir, gradient_density, progress)
+        if record is not None:
+            finish(index, record)
+        elif jobs == 1:
+            start(index, variant, seed)()
+        else:
+            todo.append((index, variant, seed))
+    _run_parallel(start, todo, jobs)
     return [records[i] for i in sorted(records)]
 
 
-def _run_parallel(execute, todo, jobs: int) -> None:
-    """``execute(index, variant, seed)`` for each ``(index, variant, seed)``
-    of ``todo``, ``jobs`` at once; the first error (or an interruption)
+def _run_parallel(start, todo, jobs: int) -> None:
+    """For each ``(index, variant, seed)`` of ``todo`` in order, calls
+    ``start(index, variant, seed)`` here and the function it returns in a
+    thread, ``jobs`` at once; the first error (or an interruption)
     terminates the running tools and starts no further run."""
     queue = iter(todo)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -116,7 +119,7 @@ def _run_parallel(execute, todo, jobs: int) -> None:
         try:
             while True:
                 for run in queue:
-                    running.add(pool.submit(execute, *run))
+                    running.add(pool.submit(start(*run)))
                     if len(running) == jobs:
                         break
                 if not running:
@@ -144,15 +147,9 @@ def _done(variant, seed, grid_dir, gradient_density, progress
     return record
 
 
-def _run(variant, seed, grid, grid_dir, launch, cfg_options, data_root,
-         gradient_density, progress) -> Record:
-    """One run of the grid (or its skip when finished), with its progress
-    lines."""
-    record = _done(variant, seed, grid_dir, gradient_density, progress)
-    if record is not None:
-        return record
-    what = f'{variant.name} seed {seed}'
-    run_dir = grid_dir / variant.name / f'seed{seed}'
+def _start(variant, seed, grid, cfg_options, data_root, progress
+           ) -> List[str]:
+    """The run's options for both tools; prints its start line."""
     options = merge_cli(
         to_cli(grid.cfg_options, variant.cfg_options), cfg_options)
     if data_root is not None:
@@ -160,7 +157,15 @@ def _run(variant, seed, grid, grid_dir, launch, cfg_options, data_root,
             resolved_config(variant.config, options), data_root)
         options = merge_cli(to_cli(grid.cfg_options, variant.cfg_options),
                             to_cli(moved), cfg_options)
-    progress.start(what)
+    progress.start(f'{variant.name} seed {seed}')
+    return options
+
+
+def _train_and_test(variant, seed, grid_dir, launch, options,
+                    gradient_density, progress) -> Record:
+    """One started run, up to its end line."""
+    what = f'{variant.name} seed {seed}'
+    run_dir = grid_dir / variant.name / f'seed{seed}'
     train_config = None
     if gradient_density is not None:
         train_config = training_config(variant.config, run_dir,

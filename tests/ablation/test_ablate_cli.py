@@ -80,7 +80,6 @@ def test_ablate_runs_a_grid_through_the_stock_tools(tmp_path):
     assert (out / 'results.png').stat().st_size > 1000
 
 
-
 @pytest.mark.parametrize('extra, message', [
     (['--jobs', '0'], '--jobs must be >= 1, got 0'),
     (['--jobs', '2', '--launcher', 'pytorch'],

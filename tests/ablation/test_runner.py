@@ -205,6 +205,32 @@ def test_jobs_run_at_once_and_report_in_grid_order(tmp_path, fake_launch,
                      '[2/2] end   b seed 0: AP 40.0']
 
 
+def test_jobs_start_in_grid_order_when_preparing_takes_time(
+        tmp_path, fake_launch, make_grid, monkeypatch):
+    """The first run's options take longer to resolve; it still starts
+    first (the start lines are printed before its thread is started)."""
+    import time
+
+    from imbalance_plugin.ablation import runner
+    real_to_cli = runner.to_cli
+
+    def to_cli(*dicts):
+        if any(d.get('fake.ap') == 0.30 for d in dicts):
+            time.sleep(0.5)
+        return real_to_cli(*dicts)
+
+    monkeypatch.setattr(runner, 'to_cli', to_cli)
+    grid = make_grid(('a', {'fake.ap': 0.30}), ('b', {'fake.ap': 0.40}),
+                     ('c', {'fake.ap': 0.50}))
+    stream = io.StringIO()
+    run_grid(grid, tmp_path / 'grid', launch=fake_launch, stream=stream,
+             jobs=3)
+    starts = [line.split(' |')[0] for line in stream.getvalue().splitlines()
+              if ' start ' in line]
+    assert starts == ['[1/3] start a seed 0', '[2/3] start b seed 0',
+                      '[3/3] start c seed 0']
+
+
 def test_jobs_one_would_not_meet(tmp_path, fake_launch, make_grid):
     """The rendezvous above really needs both runs at once."""
     grid = make_grid(('a', {'fake.rendezvous': str(tmp_path / 'm'),
@@ -262,6 +288,5 @@ def test_jobs_report_finished_runs_first_in_grid_order(tmp_path, fake_launch,
     lines = [line.split(' |')[0].split(':')[0]
              for line in stream.getvalue().splitlines()]
     assert lines[:2] == ['[1/4] skip  b seed 0', '[2/4] skip  d seed 0']
-    assert sorted(lines[2:4]) == ['[3/4] start a seed 0',
-                                  '[4/4] start c seed 0']
+    assert lines[2:4] == ['[3/4] start a seed 0', '[4/4] start c seed 0']
     assert len(_calls(out / 'b' / 'seed0')) == 2   # train + test, once
