@@ -190,7 +190,7 @@ def test_jobs_run_at_once_and_report_in_grid_order(tmp_path, fake_launch,
     grid = make_grid(
         ('a', {'fake.ap': 0.30, 'fake.rendezvous': meeting, 'fake.peers': 2}),
         ('b', {'fake.ap': 0.40, 'fake.rendezvous': meeting, 'fake.peers': 2,
-               'fake.sleep': 0.5}))
+               'fake.sleep': 2.0}))
     out = tmp_path / 'grid'
     stream = io.StringIO()
     records = run_grid(grid, out, launch=fake_launch, stream=stream, jobs=2)
