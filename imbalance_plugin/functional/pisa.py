@@ -68,7 +68,7 @@ def segment_rank(keys, segments):
     Equal keys are ranked by index. One stable sort of the int64 key
     ``segment * 2 ** 32 + descending_code(key)`` orders by segment, then key;
     the rank is the position minus the position of the segment's first
-    element.
+    element (a running maximum of the positions where the segment changes).
 
     Args:
         keys (Tensor): (n,) ranking keys (float64 keys are sorted in two
@@ -86,14 +86,16 @@ def segment_rank(keys, segments):
     if keys.dtype == torch.float64:
         order = torch.sort(keys, descending=True, stable=True).indices
         order = order[torch.sort(segments[order], stable=True).indices]
-        codes = segments[order] << 32
+        sorted_segments = segments[order]
     else:
         codes, order = torch.sort((segments << 32) | descending_code(keys),
                                   stable=True)
-    # Position of each segment's first element: where its id << 32 goes.
-    first = torch.searchsorted(codes, codes & (-1 << 32))
+        sorted_segments = codes >> 32
+    position = torch.arange(n, device=keys.device)
+    is_first = sorted_segments.diff(prepend=sorted_segments[:1] - 1) != 0
+    first = torch.cummax(position * is_first, 0).values
     rank = torch.empty_like(order)
-    rank[order] = torch.arange(n, device=keys.device) - first
+    rank[order] = position - first
     return rank
 
 

@@ -16,8 +16,8 @@ any other head calls its loss once more on the positives
 (:func:`positives_loss`).
 """
 import torch
-from mmdet.structures.bbox import get_box_tensor
 
+from imbalance_plugin.functional.delta_xywh import decode
 from imbalance_plugin.functional.pisa import (aligned_box_iou, isr_p_weights,
                                               loss_preserving_weights)
 from imbalance_plugin.heads.unreduced_loss import unreduced_loss
@@ -69,13 +69,12 @@ def isr_p_label_weights(pos_inds, pos_loss, bbox_pred, priors, labels,
             deltas = bbox_pred.detach().index_select(0, pos_inds)
         targets = bbox_targets.index_select(0, pos_inds)
         if reg_decoded_bbox:
-            boxes = get_box_tensor(bbox_coder.decode(pos_priors, deltas))
+            boxes = decode(bbox_coder, pos_priors, deltas)
         else:
             # Predictions and targets decoded in one call (rows are
             # independent).
-            boxes, targets = get_box_tensor(
-                bbox_coder.decode(pos_priors.repeat(2, 1),
-                                  torch.cat([deltas, targets]))).chunk(2)
+            boxes, targets = decode(bbox_coder, pos_priors.repeat(2, 1),
+                                    torch.cat([deltas, targets])).chunk(2)
         pos_weights = label_weights.index_select(0, pos_inds)
         weights = isr_p_weights(
             aligned_box_iou(boxes, targets), gt_groups, pos_labels,

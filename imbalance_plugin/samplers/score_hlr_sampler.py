@@ -26,11 +26,10 @@ import torch
 from mmcv.ops import nms
 from mmcv.ops.nms import ext_module as mmcv_ext
 from mmdet.models.losses import CrossEntropyLoss
-from mmdet.models.task_modules.coders import DeltaXYWHBBoxCoder
 from mmdet.models.task_modules.samplers import BaseSampler
-from mmdet.structures.bbox import bbox2roi, get_box_tensor
+from mmdet.structures.bbox import bbox2roi
 
-from imbalance_plugin.functional.delta_xywh import decode_delta_xywh
+from imbalance_plugin.functional.delta_xywh import decode
 from imbalance_plugin.functional.pisa import (check_power_map,
                                               loss_preserving_weights,
                                               nms_match_leaders,
@@ -254,10 +253,9 @@ class ScoreHLRSampler(BaseSampler):
         The bookkeeping of one image's few thousand candidates is done in
         numpy, in as few calls as possible (on a CPU a numpy call costs about
         a microsecond, a torch one ten); the boxes are decoded in numpy too
-        when the coder is mmdet's ``DeltaXYWHBBoxCoder``
-        (:func:`decode_delta_xywh`, bit for bit the coder's). The kernel's
-        Python wrapper, which makes a tensor per group, is bypassed
-        (:func:`hlr_order_of_groups`).
+        when the coder is mmdet's ``DeltaXYWHBBoxCoder`` (:func:`decode`,
+        bit for bit the coder's). The kernel's Python wrapper, which makes a
+        tensor per group, is bypassed (:func:`hlr_order_of_groups`).
         """
         num_classes = self.bbox_head.num_classes
         device = cls_score.device
@@ -283,8 +281,9 @@ class ScoreHLRSampler(BaseSampler):
         per_row = deltas.shape[0] // best.size
         rows = valid_inds * per_row + best[valid_inds] if per_row > 1 else \
             valid_inds
-        boxes = self._decode_on_host(
-            _host_array(neg_priors).take(valid_inds, 0), deltas.take(rows, 0))
+        boxes = decode(self.bbox_head.bbox_coder,
+                       _host_array(neg_priors).take(valid_inds, 0),
+                       deltas.take(rows, 0))
         # The kernel reads the columns of dets: a (5, m) array's transpose.
         dets = np.concatenate([boxes.T, valid_score[None]], dtype=np.float32)
         groups = mmcv_ext.nms_match(torch.from_numpy(dets).T,
@@ -308,16 +307,6 @@ class ScoreHLRSampler(BaseSampler):
         weights = loss_preserving_weights(weights, loss)
         return torch.from_numpy(select).to(device), \
             torch.from_numpy(weights).to(device)
-
-    def _decode_on_host(self, priors, deltas):
-        """Decoded boxes (numpy) of numpy priors and deltas."""
-        coder = self.bbox_head.bbox_coder
-        if type(coder) is DeltaXYWHBBoxCoder:
-            return decode_delta_xywh(priors, deltas, coder.means, coder.stds,
-                                     add_ctr_clamp=coder.add_ctr_clamp,
-                                     ctr_clamp=coder.ctr_clamp)
-        return get_box_tensor(coder.decode(torch.from_numpy(priors),
-                                           torch.from_numpy(deltas))).numpy()
 
     def _select_on_device(self, cls_score, probs, bbox_pred, neg_priors,
                           num_expected):
@@ -345,8 +334,9 @@ class ScoreHLRSampler(BaseSampler):
                 0, valid_inds * (bbox_pred.size(-1) // 4) + best[valid_inds])
         else:
             deltas = bbox_pred.index_select(0, valid_inds)
-        boxes = get_box_tensor(bbox_head.bbox_coder.decode(
-            neg_priors.index_select(0, valid_inds), deltas))
+        boxes = decode(bbox_head.bbox_coder,
+                       neg_priors.index_select(0, valid_inds),
+                       deltas).contiguous()
         _, keep = nms(boxes, valid_score, self._nms_thr)
         if keep.numel() >= num_hlr:
             order = keep[:num_hlr]
