@@ -1,10 +1,11 @@
 # Toy RetinaNet, GHM-C + GHM-R + PISA (ISR-P + CARL).
 # The method is the COCO config's; the toy bases change only data, model size
-# and schedule (configs/_base_/toy/, demo schedule: ~2.5 min on 2 cores).
+# and schedule (configs/_base_/toy/; the RetinaNet demo schedule, about
+# 5 min on 2 cores).
 _base_ = [
     '../retinanet/retinanet_r50_fpn_ghm-pisa-1x_coco.py',
     '../_base_/toy/retinanet.py',
-    '../_base_/toy/schedule_demo.py',
+    '../_base_/toy/schedule_demo_retinanet.py',
 ]
 
 model = _base_.toy_model

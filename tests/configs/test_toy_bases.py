@@ -1,6 +1,6 @@
 """The shared toy bases (configs/_base_/toy/) leave nothing of COCO's data in
 a toy config, train a small model from scratch with no download, and their
-two schedules are interchangeable."""
+schedules are interchangeable."""
 import pytest
 from mmengine.config import Config
 
@@ -22,10 +22,11 @@ def _strings(obj):
         yield obj
 
 
-def test_there_are_toy_configs_and_two_schedules():
+def test_there_are_toy_configs_and_three_schedules():
     names = {p.name for p in TOY}
     assert {'retinanet_toy.py', 'faster_rcnn_toy.py'} <= names
-    assert [p.name for p in SCHEDULES] == ['schedule.py', 'schedule_demo.py']
+    assert [p.name for p in SCHEDULES] == [
+        'schedule.py', 'schedule_demo.py', 'schedule_demo_retinanet.py']
 
 
 @pytest.mark.parametrize('path', TOY, ids=lambda p: p.name)
@@ -85,8 +86,19 @@ def test_schedules_define_the_same_names():
     names = [set(Config.fromfile(str(p)).keys()) for p in SCHEDULES]
     assert all(n == names[0] for n in names)
     assert all(name.startswith('toy_') for name in names[0])
-    iters = [Config.fromfile(str(p)).toy_max_iters for p in SCHEDULES]
-    assert iters[1] < iters[0]
+    baseline, *demos = [Config.fromfile(str(p)) for p in SCHEDULES]
+    assert all(d.toy_max_iters < baseline.toy_max_iters for d in demos)
+    # Everything but length, decay, checkpoints and learning rate is the
+    # baseline's (the demos inherit it).
+    for demo in demos:
+        assert demo.toy_optim_wrapper.clip_grad == \
+            baseline.toy_optim_wrapper.clip_grad
+        assert {k: v for k, v in demo.toy_optim_wrapper.optimizer.items()
+                if k != 'lr'} == {
+                    k: v for k, v in baseline.toy_optim_wrapper.optimizer.items()
+                    if k != 'lr'}
+        assert demo.toy_default_hooks.logger == \
+            baseline.toy_default_hooks.logger
 
 
 def test_toy_bases_only_define_prefixed_names():
