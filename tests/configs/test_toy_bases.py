@@ -88,15 +88,17 @@ def test_schedules_define_the_same_names():
     assert all(name.startswith('toy_') for name in names[0])
     baseline, *demos = [Config.fromfile(str(p)) for p in SCHEDULES]
     assert all(d.toy_max_iters < baseline.toy_max_iters for d in demos)
+
+    def without_lr(optimizer):
+        return {k: v for k, v in optimizer.items() if k != 'lr'}
+
     # Everything but length, decay, checkpoints and learning rate is the
     # baseline's (the demos inherit it).
     for demo in demos:
         assert demo.toy_optim_wrapper.clip_grad == \
             baseline.toy_optim_wrapper.clip_grad
-        assert {k: v for k, v in demo.toy_optim_wrapper.optimizer.items()
-                if k != 'lr'} == {
-                    k: v for k, v in baseline.toy_optim_wrapper.optimizer.items()
-                    if k != 'lr'}
+        assert without_lr(demo.toy_optim_wrapper.optimizer) == without_lr(
+            baseline.toy_optim_wrapper.optimizer)
         assert demo.toy_default_hooks.logger == \
             baseline.toy_default_hooks.logger
 

@@ -7,7 +7,8 @@
 # variant ends at 3-10 AP after 1500 iterations); at 1e-3 it learns (26 AP).
 # A RetinaNet iteration costs a third of a Faster R-CNN one, so the demo
 # affords twice the iterations of schedule_demo.py.
-# Names prefixed ``toy_``; apply with e.g. ``train_cfg = _base_.toy_train_cfg``.
+# Names prefixed ``toy_``; apply with e.g.
+# ``train_cfg = _base_.toy_train_cfg``.
 _base_ = './schedule.py'
 
 toy_max_iters = 1000
