@@ -82,7 +82,7 @@ def test_toy_schedule_is_consistent(path):
     assert cfg.log_processor.by_epoch is False
 
 
-def test_schedules_define_the_same_names():
+def test_demo_schedules_keep_the_baselines_names_and_settings():
     names = [set(Config.fromfile(str(p)).keys()) for p in SCHEDULES]
     assert all(n == names[0] for n in names)
     assert all(name.startswith('toy_') for name in names[0])
