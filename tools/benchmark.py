@@ -6,7 +6,8 @@ returning :class:`Case` objects. For every case the three sides (ours, mmdet's
 reference, the plain loss) are run alternately, round after round, in an
 order that rotates each round, so that machine noise hits them alike; the
 table gives the median and best time of each and the ratios computed from
-the best times (``--stat median`` to use medians). The first call of ours (compilation included) is reported apart.
+the best times (``--stat median`` to use medians). The first call of ours
+(compilation included) is reported apart.
 
     python tools/benchmark.py                       # every suite, CPU
     python tools/benchmark.py --suite losses --rounds 15 --json out.json
