@@ -1,8 +1,8 @@
 # The two commands of the README. Each sets up .venv on first use
-# (tools/setup_env.sh; about 20 minutes the first time, seconds afterwards).
+# (tools/setup_env.sh; mmcv compiles the first time, seconds afterwards).
 PYTHON := .venv/bin/python
 
-.PHONY: demo test setup benchmark
+.PHONY: demo test lint setup benchmark
 
 setup:
 	@bash tools/setup_env.sh
@@ -10,7 +10,10 @@ setup:
 demo: setup
 	$(PYTHON) tools/ablate.py retinanet-toy --seeds 1 --jobs 2
 
-test: setup
+lint: setup
+	$(PYTHON) -m ruff check .
+
+test: lint
 	$(PYTHON) -m pytest
 
 benchmark: setup

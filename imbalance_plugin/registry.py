@@ -1,9 +1,9 @@
 """Registries of the plugin: scoped children of mmdet's and mmengine's.
 
 ``type='imbalance_plugin.GHMC'`` in any mmdet config resolves here with no
-``custom_imports``: MMEngine imports ``imbalance_plugin.registry`` when it meets
-the scope prefix, finds these children under mmdet's registries, and each child
-imports the modules named in its ``locations`` on first lookup.
+``custom_imports``: MMEngine imports ``imbalance_plugin.registry`` when it
+meets the scope prefix, finds these children under mmdet's registries, and
+each child imports the modules named in its ``locations`` on first lookup.
 
 MMEngine would fall back to the parent registry for a name the child does not
 hold, so ``imbalance_plugin.Foo`` would silently build mmdet's ``Foo``.

@@ -5,8 +5,15 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from tests.train_helper import (
+    GRADIENT_DENSITY_HOOK,
+    TOY,
+    derived_config,
+    train,
+)
+
 # The toy trainings the suite runs (tools as subprocesses, which inherit this)
-# use the losses eagerly: every cold process would otherwise pay ~20 s of
+# use the losses eagerly: every cold process would otherwise pay the
 # compilation. tests/losses/test_loss_compile.py switches it back on and
 # checks the compiled kernels against eager.
 os.environ.setdefault('IMBALANCE_PLUGIN_COMPILE', '0')
@@ -44,3 +51,34 @@ def mmdet_score_hlr_keys(monkeypatch):
 
     monkeypatch.setattr(module, 'nms_match', recording_nms_match)
     return SimpleNamespace(tie_free=tie_free, clear=recorded.clear)
+
+
+#: Iterations of the shared toy GHM run; checkpoints every two.
+GHM_RUN_ITERS = 6
+
+
+@pytest.fixture(scope='session')
+def ghm_run(tmp_path_factory):
+    """The toy GHM RetinaNet (GHM-C + GHM-R, the most state a checkpoint
+    carries) with the GradientDensityHook on, trained ``GHM_RUN_ITERS``
+    iterations through tools/train.py: ``config``, ``work_dir`` (checkpoints
+    iter_2, iter_4, ...) and ``iters``. Shared by the resume tests
+    (tests/tools, tests/losses) and the hook's (tests/hooks)."""
+    root = tmp_path_factory.mktemp('ghm_run')
+    # The one line a user adds to turn the hook on.
+    config = derived_config(root / 'retinanet_ghm_with_hook.py',
+                            TOY / 'retinanet_ghm_toy.py',
+                            custom_hooks=[GRADIENT_DENSITY_HOOK])
+    train(config, root / 'work', max_iters=GHM_RUN_ITERS)
+    return SimpleNamespace(config=config, work_dir=root / 'work',
+                           iters=GHM_RUN_ITERS)
+
+
+@pytest.fixture(scope='session')
+def ghm_run_resumed(ghm_run, tmp_path_factory):
+    """Work dir of :func:`ghm_run` resumed from its iter_2 checkpoint and
+    trained to the same end."""
+    work = tmp_path_factory.mktemp('ghm_run_resumed')
+    train(ghm_run.config, work, '--resume', ghm_run.work_dir / 'iter_2.pth',
+          max_iters=ghm_run.iters)
+    return work

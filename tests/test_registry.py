@@ -8,7 +8,6 @@ import textwrap
 
 import mmdet
 import pytest
-from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 MMDET_CONFIGS = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs')
@@ -48,13 +47,15 @@ def test_stock_mmdet_config_builds_plugin_type_without_custom_imports():
 def test_unknown_scoped_name_fails_and_lists_plugin_names():
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
+
     from imbalance_plugin.registry import plugin_names
     register_all_modules()
     with pytest.raises(KeyError) as info:
-        # mmdet has a SmoothL1Loss; the plugin does not, so this must not build.
+        # mmdet has a SmoothL1Loss, the plugin not: this must not build.
         MODELS.build(dict(type='imbalance_plugin.SmoothL1Loss'))
     message = str(info.value)
-    assert 'imbalance_plugin.SmoothL1Loss is not defined by the plugin' in message
+    assert ('imbalance_plugin.SmoothL1Loss is not defined by the plugin'
+            in message)
     assert 'FocalLoss' in plugin_names()
     for name in plugin_names():
         assert name in message

@@ -3,6 +3,9 @@
 then write results.csv, results.md and results.png into the grid directory.
 
     python tools/ablate.py retinanet-toy --seeds 1 --jobs 2
+    python tools/ablate.py focal-gamma --plan      # the cells, as JSON lines
+    python tools/ablate.py focal-gamma --launcher slurm --partition gpu \
+        --gpus 8 --seeds 2 --data-root /data/coco
     python tools/ablate.py retinanet-coco --launcher pytorch --gpus 8 \
         --data-root /data/coco
     python tools/ablate.py faster-rcnn-coco --launcher slurm --gpus 8 \
@@ -15,6 +18,7 @@ Re-running the same command skips finished runs and resumes interrupted ones
 from their last checkpoint.
 """
 import argparse
+import json
 import os
 import signal
 import sys
@@ -22,12 +26,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from imbalance_plugin.ablation.gradient_density import (  # noqa: E402
-    GradientDensity, failed)
-from imbalance_plugin.ablation.grid import available_grids, load_grid  # noqa: E402,E501
+from imbalance_plugin.ablation.gradient_density import GradientDensity  # noqa: E402
+from imbalance_plugin.ablation.grid import available_grids, load_grid  # noqa: E402
 from imbalance_plugin.ablation.launch import LAUNCHERS, Launch  # noqa: E402
-from imbalance_plugin.ablation.report import MARKDOWN  # noqa: E402
-from imbalance_plugin.ablation.runner import run_grid  # noqa: E402
+from imbalance_plugin.ablation.records import FAILED  # noqa: E402
+from imbalance_plugin.ablation.report import CSV, MARKDOWN, PLOT  # noqa: E402
+from imbalance_plugin.ablation.run import plan, run_grid  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -39,6 +43,10 @@ def parse_args(argv=None):
                         'of a grid file')
     parser.add_argument('--list', action='store_true',
                         help='list the built-in grids and exit')
+    parser.add_argument('--plan', action='store_true',
+                        help='print every variant (cell) that would run, '
+                        'as JSON lines (name, label, config, overrides, '
+                        'published, ...), and exit without running')
     parser.add_argument('--seeds', type=int, default=1,
                         help='runs per variant, with seeds 0..N-1')
     parser.add_argument('--work-dir',
@@ -77,6 +85,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if not args.list and not args.grid:
         parser.error('name a grid (or --list)')
+    if args.seeds < 1:
+        parser.error(f'--seeds must be >= 1, got {args.seeds}')
     if args.jobs < 1:
         parser.error(f'--jobs must be >= 1, got {args.jobs}')
     if args.jobs > 1 and args.launcher == 'pytorch':
@@ -98,11 +108,22 @@ def main(argv=None):
     args = parse_args(argv)
     if args.list:
         for name in available_grids():
-            grid = load_grid(name)
-            print(f'{name:24s} {len(grid.variants)} variants  {grid.title}')
+            try:
+                grid = load_grid(name)
+            except ValueError as error:
+                print(f'{name:24s} cannot be loaded: {error}')
+                continue
+            print(f'{name:24s} {len(grid.variants):3d} variants  '
+                  f'{grid.title}')
         return 0
     grid = load_grid(args.grid)
-    grid_dir = Path(args.work_dir or Path('work_dirs') / 'ablation' / grid.name)
+    if args.plan:
+        for line in plan(grid, args.cfg_options, args.data_root, args.seeds,
+                         args.only):
+            print(json.dumps(line))
+        return 0
+    grid_dir = Path(args.work_dir
+                    or Path('work_dirs') / 'ablation' / grid.name)
     threads = None
     if args.jobs > 1 and args.launcher == 'none':
         threads = max(1, (os.cpu_count() or 1) // args.jobs)
@@ -125,9 +146,9 @@ def main(argv=None):
                        gradient_density=density, jobs=args.jobs)
     print()
     print((grid_dir / MARKDOWN).read_text())
-    print(f'results: {grid_dir / "results.csv"}, {grid_dir / MARKDOWN}, '
-          f'{grid_dir / "results.png"}')
-    ok = all(r.ok and not failed(r.gradient_density) for r in records)
+    print(f'results: {grid_dir / CSV}, {grid_dir / MARKDOWN}, '
+          f'{grid_dir / PLOT}')
+    ok = all(r.ok and r.density != FAILED for r in records)
     return 0 if ok else 1
 
 

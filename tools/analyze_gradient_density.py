@@ -24,10 +24,12 @@ sys.path.insert(0, str(REPO))
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.logging import MMLogger  # noqa: E402
 
+# Exit status when the config's detector has no dense anchor head to analyse
+# (e.g. Faster R-CNN); the reason is the last line on stderr.
+from imbalance_plugin.ablation.launch import UNSUPPORTED_DETECTOR  # noqa: E402
+from imbalance_plugin.diagnostics.detector_inputs import SPLITS  # noqa: E402
+
 DEFAULT_CONFIG = REPO / 'configs' / 'toy' / 'retinanet_toy.py'
-#: Exit status when the config's detector has no dense anchor head to
-#: analyse (e.g. Faster R-CNN); the reason is the last line on stderr.
-UNSUPPORTED_DETECTOR = 3
 
 
 def parse_args(argv=None):
@@ -42,7 +44,7 @@ def parse_args(argv=None):
     parser.add_argument('--num-images', type=int, default=32,
                         help='images of the split to analyse (default 32)')
     parser.add_argument('--batch-size', type=int, default=8)
-    parser.add_argument('--split', choices=('train', 'val', 'test'),
+    parser.add_argument('--split', choices=SPLITS,
                         default='train',
                         help='dataloader of the config to take images from')
     parser.add_argument('--bins', type=int, default=30,
@@ -93,11 +95,16 @@ def settings_with_overrides(settings, args):
 
 def main(argv=None):
     args = parse_args(argv)
-    from imbalance_plugin.diagnostics import (collect_gradient_sample,
-                                              curve_settings_of, write_report)
+    from imbalance_plugin.diagnostics import (
+        collect_gradient_sample,
+        curve_settings_of,
+        write_report,
+    )
     from imbalance_plugin.diagnostics.collect import detector_head
-    from imbalance_plugin.diagnostics.detector_inputs import (build_detector,
-                                                              first_images)
+    from imbalance_plugin.diagnostics.detector_inputs import (
+        build_detector,
+        first_images,
+    )
 
     # Only warnings: init_weights would otherwise list every parameter.
     MMLogger.get_instance('analyze_gradient_density', log_level='WARNING')

@@ -4,10 +4,11 @@
 Each suite in ``tools/benchmarks/<suite>.py`` defines ``cases(device)``
 returning :class:`Case` objects. For every case the three sides (ours, mmdet's
 reference, the plain loss) are run alternately, round after round, in an
-order that rotates each round, so that machine noise hits them alike; the
-table gives the median and best time of each and the ratios computed from
-the best times (``--stat median`` to use medians). The first call of ours
-(compilation included) is reported apart.
+order that rotates each round, so that machine noise hits them alike. The
+table gives one time per side, the best over the rounds (``--stat median``:
+the median), the ratios of those times, the first call of ours (compilation
+included) and each target with PASS or FAIL. ``--json`` also writes every
+side's median and best. The exit status is 1 when a target is missed.
 
     python tools/benchmark.py                       # every suite, CPU
     python tools/benchmark.py --suite losses --rounds 15 --json out.json
@@ -19,31 +20,14 @@ import pkgutil
 import statistics
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
 
 import torch
 
 SUITES_DIR = Path(__file__).resolve().parent / 'benchmarks'
+sys.path.insert(0, str(SUITES_DIR.parent))
 
-
-@dataclass
-class Case:
-    """One benchmark row.
-
-    ``ours``, ``reference`` and ``plain`` each run one full step (forward and
-    backward for a loss) on inputs prepared beforehand. ``targets`` states the
-    acceptance bounds: ``max_vs_plain`` (ours / plain) and ``min_speedup``
-    (reference / ours); each is checked and printed as PASS or FAIL.
-    """
-    name: str
-    setting: str
-    ours: Callable[[], object]
-    reference: Optional[Callable[[], object]] = None
-    plain: Optional[Callable[[], object]] = None
-    plain_name: str = ''
-    targets: dict = field(default_factory=dict)
+from benchmarks import Case  # noqa: E402,F401  (re-exported)
 
 
 def _timed(fn, device):
@@ -72,7 +56,8 @@ def measure(case, device, rounds, warmup):
         # (large allocations make a step's time depend on what ran before).
         for key in keys[r % len(keys):] + keys[:r % len(keys)]:
             times[key].append(_timed(sides[key], device))
-    row = dict(name=case.name, setting=case.setting, plain_name=case.plain_name,
+    row = dict(name=case.name, setting=case.setting,
+               plain_name=case.plain_name,
                first_call_ours=first_call)
     for key, ts in times.items():
         row[f'{key}_median'] = statistics.median(ts)
@@ -111,25 +96,40 @@ def _x(value):
 
 
 def print_table(rows, stat):
-    print(f'\ntimes in ms ({stat} over rounds); ratios from {stat} times\n')
-    head = (f'| {"component":<28} | {"setting":<42} | {"ours":>9} | '
-            f'{"mmdet":>9} | {"plain":>9} | {"ours/plain":>10} | '
-            f'{"mmdet/plain":>11} | {"mmdet/ours":>10} | {"1st call":>9} | '
-            'targets |')
-    print(head)
-    print('|' + '|'.join('-' * (len(c)) for c in head.split('|')[1:-1]) + '|')
+    """Prints one Markdown row per case: each side's time in ms (``stat``
+    over the rounds), the ratios of those times, what the plain side is, the
+    first call of ours in seconds (compilation included) and the
+    targets."""
+    columns = [  # header, width, cell; numbers right-aligned
+        ('component', -28, lambda r: r['name']),
+        ('setting', -42, lambda r: r['setting']),
+        ('ours', 9, lambda r: _ms(r.get(f'ours_{stat}'))),
+        ('mmdet', 9, lambda r: _ms(r.get(f'reference_{stat}'))),
+        ('plain', 9, lambda r: _ms(r.get(f'plain_{stat}'))),
+        ('ours/plain', 10, lambda r: _x(r.get('ours_vs_plain'))),
+        ('mmdet/plain', 11, lambda r: _x(r.get('reference_vs_plain'))),
+        ('mmdet/ours', 10, lambda r: _x(r.get('speedup_vs_reference'))),
+        ('plain is', -24, lambda r: r['plain_name'] or '-'),
+        ('1st call s', 10, lambda r: f'{r["first_call_ours"]:.1f}'),
+        ('targets', -7, lambda r: ', '.join(
+            f'{c["target"]}: {"PASS" if c["passed"] else "FAIL"}'
+            for c in r['checks']) or '-'),
+    ]
+
+    def line(cells):
+        return '| ' + ' | '.join(
+            f'{cell.strip():<{-width}}' if width < 0 else
+            f'{cell.strip():>{width}}'
+            for (_, width, _), cell in zip(columns, cells)) + ' |'
+
+    print(f'\ntimes in ms, the {stat} of each side over the rounds; '
+          'ratios of those times\n')
+    print(line([header for header, _, _ in columns]))
+    print('|' + '|'.join('-' * (-width + 2) if width < 0 else
+                         '-' * (width + 1) + ':'
+                         for _, width, _ in columns) + '|')
     for r in rows:
-        checks = ', '.join(f'{c["target"]}: {"PASS" if c["passed"] else "FAIL"}'
-                           for c in r['checks']) or '-'
-        plain = (f'{r["plain_name"]} ' if r['plain_name'] else '')
-        print(f'| {r["name"]:<28} | {r["setting"]:<42} | '
-              f'{_ms(r.get(f"ours_{stat}"))} | '
-              f'{_ms(r.get(f"reference_{stat}"))} | '
-              f'{_ms(r.get(f"plain_{stat}"))} | '
-              f'{_x(r.get("ours_vs_plain")):>10} | '
-              f'{_x(r.get("reference_vs_plain")):>11} | '
-              f'{_x(r.get("speedup_vs_reference")):>10} | '
-              f'{_ms(r["first_call_ours"])} | {plain and "plain=" + plain}{checks} |')
+        print(line([cell(r) for _, _, cell in columns]))
 
 
 def available_suites():
@@ -140,7 +140,8 @@ def available_suites():
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--suite', nargs='*', default=None,
-                        help=f'suites to run (default all): {available_suites()}')
+                        help='suites to run (default all): '
+                        f'{available_suites()}')
     parser.add_argument('--case', default=None,
                         help='run only cases whose name contains this text')
     parser.add_argument('--device', default='cpu')
@@ -155,7 +156,6 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    sys.path.insert(0, str(SUITES_DIR.parent))
     rows = []
     for suite in args.suite or available_suites():
         if suite not in available_suites():

@@ -15,7 +15,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from imbalance_plugin.datasets.toy_generator import (  # noqa: E402
-    CLASSES, DATA_ENV, SPLITS, ToySpec, ensure_toy_dataset)
+    CLASSES,
+    DATA_ENV,
+    SPLITS,
+    ToySpec,
+    ensure_toy_dataset,
+)
 
 
 def parse_args(argv=None):

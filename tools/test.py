@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Test (and evaluate) a detector checkpoint, with the stock mmdet command line.
+"""Test (and evaluate) a detector checkpoint, with mmdet's command line.
 
     python tools/test.py CONFIG CHECKPOINT [--out results.pkl] [--show-dir vis]
                          [--tta] [--metrics-json metrics.json]
@@ -12,8 +12,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from imbalance_plugin.utils.cli import (add_common_args, build_runner,  # noqa: E402
-                                        load_config)
+from imbalance_plugin.utils.cli import (  # noqa: E402
+    add_common_args,
+    build_runner,
+    load_config,
+)
 
 
 def parse_args(argv=None):

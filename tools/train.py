@@ -2,7 +2,7 @@
 """Train a detector from a config, with the stock mmdet command line.
 
     python tools/train.py configs/toy/retinanet_toy.py --work-dir work_dirs/x
-    python tools/train.py CONFIG --resume              # latest checkpoint in work dir
+    python tools/train.py CONFIG --resume    # the work dir's latest checkpoint
     python tools/train.py CONFIG --resume path/to/iter_500.pth
 """
 import argparse
@@ -11,8 +11,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from imbalance_plugin.utils.cli import (add_common_args, build_runner,  # noqa: E402
-                                        load_config)
+from imbalance_plugin.utils.cli import (  # noqa: E402
+    add_common_args,
+    build_runner,
+    load_config,
+)
 
 
 def parse_args(argv=None):

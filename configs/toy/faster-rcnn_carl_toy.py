@@ -1,7 +1,6 @@
 # Toy Faster R-CNN, PISA's CARL only.
 # The method is the COCO config's; the toy bases change only data, model size
-# and schedule (configs/_base_/toy/; the Faster R-CNN demo schedule, about
-# 7 min on 2 cores).
+# and schedule (configs/_base_/toy/; the Faster R-CNN demo schedule).
 _base_ = [
     '../faster_rcnn/faster-rcnn_r50_fpn_carl-1x_coco.py',
     '../_base_/toy/faster_rcnn.py',

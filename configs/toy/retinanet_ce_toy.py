@@ -1,7 +1,6 @@
 # Toy RetinaNet, alpha-balanced cross-entropy (Focal Loss, gamma 0).
 # The method is the COCO config's; the toy bases change only data, model size
-# and schedule (configs/_base_/toy/; the RetinaNet demo schedule, about
-# 5 min on 2 cores).
+# and schedule (configs/_base_/toy/; the RetinaNet demo schedule).
 _base_ = [
     '../retinanet/retinanet_r50_fpn_ce-1x_coco.py',
     '../_base_/toy/retinanet.py',

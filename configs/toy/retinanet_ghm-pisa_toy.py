@@ -1,7 +1,6 @@
 # Toy RetinaNet, GHM-C + GHM-R + PISA (ISR-P + CARL).
 # The method is the COCO config's; the toy bases change only data, model size
-# and schedule (configs/_base_/toy/; the RetinaNet demo schedule, about
-# 5 min on 2 cores).
+# and schedule (configs/_base_/toy/; the RetinaNet demo schedule).
 _base_ = [
     '../retinanet/retinanet_r50_fpn_ghm-pisa-1x_coco.py',
     '../_base_/toy/retinanet.py',

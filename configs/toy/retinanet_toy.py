@@ -1,4 +1,4 @@
-# Toy RetinaNet (Focal Loss) on the embedded toy dataset, ~5 min on 2 cores.
+# Toy RetinaNet (Focal Loss) on the embedded toy dataset.
 # The detector comes from the first base; the toy bases change only data,
 # model size and schedule (see configs/_base_/toy/).
 _base_ = [

@@ -1,13 +1,13 @@
 """Experiment grids, result tables and plots (``tools/ablate.py``).
 
-- :mod:`.grid`: grid files (named lists of variant configs) and their loading
-- :mod:`.runner`: running a whole grid; :mod:`.run`: one variant and seed,
-  resumable; :mod:`.launch`: the stock tools' command lines per launcher
-- :mod:`.cfg_options`, :mod:`.data_root`: overrides passed to the tools
+- :mod:`.grid`: grid files (variants, or axes whose cells become variants,
+  with their published metrics and sources) and their loading
+- :mod:`.run`: running a grid, resumable, one run per variant and seed;
+  :mod:`.launch`: the stock tools' command lines per launcher, run
+- :mod:`.overrides`: ``--cfg-options`` and ``--data-root`` for the tools
 - :mod:`.metrics`: reading COCO metrics, speed and memory of a run
-- :mod:`.records`: results.csv; :mod:`.summary`: statistics over seeds;
-  :mod:`.table`: results.md; :mod:`.plot`: results.png;
-  :mod:`.report`: the three together
+- :mod:`.records`: a run's record and results.csv
+- :mod:`.report`: results.md (a list of column specs), results.png
 - :mod:`.progress`: progress lines with elapsed time and time left
 - :mod:`.gradient_density`: ``--gradient-density``, the training hook and
   the gradient-density plot of every run

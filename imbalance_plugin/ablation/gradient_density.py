@@ -13,17 +13,15 @@ The analysis is resumable on its own: it is done when the tool's last file
 not analyse (no dense anchor head, e.g. Faster R-CNN) is recorded as
 skipped with the tool's reason; that is not a failure of the run.
 """
-import os.path as osp
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
 from ..diagnostics.hook_config import write_config_with_hook
-from .grid import Variant
-from .launch import UNSUPPORTED_DETECTOR, Launch
-from .records import Record
-from .run import RESULT, execute, trained_checkpoint
+from .launch import UNSUPPORTED_DETECTOR, Launch, execute
+from .records import FAILED, OK, SKIPPED, Record
 
 #: Output directory of the analysis inside a run directory.
 OUT_DIR = 'gradient_density'
@@ -31,11 +29,8 @@ OUT_DIR = 'gradient_density'
 HOOK_CONFIG_DIR = 'hook_config'
 #: The tool writes it last: its presence means the analysis finished.
 DONE = 'summary.json'
-SKIPPED = 'skipped.txt'
+SKIPPED_FILE = 'skipped.txt'
 LOG = 'gradient_density.log'
-#: Prefixes of :attr:`Record.gradient_density` for the two non-plot cases.
-SKIPPED_PREFIX = 'skipped: '
-FAILED_PREFIX = 'failed, log: '
 
 
 @dataclass(frozen=True)
@@ -62,20 +57,19 @@ def training_config(config: Path, run_dir: Path, interval: int) -> Path:
     return Path(write_config_with_hook(str(config), str(path), interval))
 
 
-def outcome(run_dir: Path) -> Optional[str]:
-    """The analysis's result in ``run_dir`` if it has one: the output
-    directory, or ``'skipped: <reason>'``; None when it is still to run."""
+def outcome(run_dir: Path) -> Optional[dict]:
+    """The analysis's outcome in ``run_dir`` as :class:`Record` fields
+    (``density``, ``density_path``, ``density_reason``) if it has one; None
+    when it is still to run."""
     out_dir = Path(run_dir) / OUT_DIR
     if (out_dir / DONE).is_file():
-        return str(out_dir)
-    if (out_dir / SKIPPED).is_file():
-        return SKIPPED_PREFIX + (out_dir / SKIPPED).read_text().strip()
+        return dict(density=OK, density_path=str(out_dir),
+                    density_reason='')
+    if (out_dir / SKIPPED_FILE).is_file():
+        return dict(density=SKIPPED, density_path='',
+                    density_reason=(out_dir / SKIPPED_FILE).read_text()
+                    .strip())
     return None
-
-
-def failed(text: str) -> bool:
-    """Whether a :attr:`Record.gradient_density` value is a failure."""
-    return text.startswith(FAILED_PREFIX)
 
 
 def _last_line(path: Path) -> str:
@@ -85,44 +79,39 @@ def _last_line(path: Path) -> str:
 
 def analyze(config: Path, checkpoint: str, run_dir: Path, launch: Launch,
             settings: GradientDensity,
-            cfg_options: Sequence[str] = ()) -> str:
+            cfg_options: Sequence[str] = ()) -> dict:
     """Runs the analysis of ``checkpoint`` unless ``run_dir`` already has
-    its outcome; returns the outcome (see :func:`outcome`), or
-    ``'failed, log: <log>'`` when the tool failed (it runs again next
+    its outcome; returns the outcome (see :func:`outcome`), ``failed`` with
+    the log as ``density_path`` when the tool failed (it runs again next
     time)."""
     done = outcome(run_dir)
     if done is not None:
         return done
     out_dir = Path(run_dir) / OUT_DIR
     log = Path(run_dir) / LOG
-    argv, env = launch.gradient_density(config, checkpoint, out_dir,
-                                        settings.num_images, cfg_options)
-    code, _ = execute(argv, env, log)
+    code, _ = execute(launch.gradient_density(
+        config, checkpoint, out_dir, settings.num_images, cfg_options), log)
     if code == UNSUPPORTED_DETECTOR:
         reason = _last_line(log)
         prefix = f'{config}: '
         reason = reason[len(prefix):] if reason.startswith(prefix) else reason
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / SKIPPED).write_text(reason + '\n')
+        (out_dir / SKIPPED_FILE).write_text(reason + '\n')
     elif code != 0 or not (out_dir / DONE).is_file():
         with open(log, 'a') as file:
             file.write(f'{time.strftime("%F %T")} exit status {code}\n')
-        return FAILED_PREFIX + osp.abspath(log)
+        return dict(density=FAILED, density_path=str(log.resolve()),
+                    density_reason=f'exit status {code}')
     return outcome(run_dir)
 
 
-def analyze_run(record: Record, variant: Variant, run_dir: Path,
-                launch: Launch, settings: GradientDensity,
+def analyze_run(record: Record, config: Path, checkpoint: str,
+                run_dir: Path, launch: Launch, settings: GradientDensity,
                 cfg_options: Sequence[str] = ()) -> Record:
     """The finished run's ``record`` with the analysis of its final
-    checkpoint done (or found done) and its outcome in
-    ``record.gradient_density``, saved to ``result.json``. A failed run is
-    returned as it is."""
+    ``checkpoint`` done (or found done) and its outcome in the record's
+    ``density`` fields. A failed run is returned as it is."""
     if not record.ok:
         return record
-    text = analyze(variant.config, trained_checkpoint(run_dir), run_dir,
-                   launch, settings, cfg_options)
-    if text != record.gradient_density:
-        record.gradient_density = text
-        record.save(Path(run_dir) / RESULT)
-    return record
+    return dataclasses.replace(record, **analyze(
+        config, checkpoint, run_dir, launch, settings, cfg_options))

@@ -1,4 +1,4 @@
-"""Command lines of the stock tools for each launcher.
+"""Command lines of the stock tools for each launcher, and running them.
 
 ``none`` runs ``tools/train.py`` / ``tools/test.py`` with this interpreter;
 ``pytorch`` goes through ``tools/dist_train.sh`` / ``tools/dist_test.sh``
@@ -6,7 +6,10 @@
 ``tools/slurm_test.sh`` (``srun`` on ``partition``, ``gpus`` tasks).
 """
 import os
+import shlex
+import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -15,7 +18,7 @@ from .grid import PROJECT_ROOT
 
 LAUNCHERS = ('none', 'pytorch', 'slurm')
 #: Exit status of ``tools/analyze_gradient_density.py`` for a detector it
-#: does not analyse (its ``UNSUPPORTED_DETECTOR``).
+#: does not analyse (no dense anchor head); the reason is its last line.
 UNSUPPORTED_DETECTOR = 3
 Command = Tuple[List[str], Dict[str, str]]
 
@@ -37,7 +40,8 @@ class Launch:
             raise ValueError(f'launcher must be one of {LAUNCHERS}, got '
                              f'{self.launcher!r}')
         if not isinstance(self.gpus, int) or self.gpus < 1:
-            raise ValueError(f'gpus must be an integer >= 1, got {self.gpus!r}')
+            raise ValueError(
+                f'gpus must be an integer >= 1, got {self.gpus!r}')
         if self.threads is not None and (not isinstance(self.threads, int)
                                          or self.threads < 1):
             raise ValueError('threads must be None or an integer >= 1, got '
@@ -107,3 +111,48 @@ class Launch:
                 '--batch-size', '2', '--out-dir', str(out_dir),
                 *self._options(cfg_options)]
         return argv, self._env()
+
+
+_live = set()
+_live_lock = threading.Lock()
+
+
+def terminate_all() -> None:
+    """Terminates every command :func:`execute` is waiting for, in any
+    thread (runs going at once when the grid is stopped)."""
+    with _live_lock:
+        for proc in _live:
+            proc.terminate()
+
+
+def execute(command: Command, log_path: Path) -> Tuple[int, float]:
+    """Runs ``command`` (argv, environment) with its output appended to
+    ``log_path``.
+
+    Returns its exit code and the peak resident memory in MB of the process
+    (and of the children it waited for). The command is terminated if this
+    process is interrupted while waiting.
+    """
+    argv, env = command
+    with open(log_path, 'a') as log:
+        log.write(f'$ {shlex.join(argv)}\n')
+        log.flush()
+        proc = subprocess.Popen(list(argv), stdout=log,
+                                stderr=subprocess.STDOUT, env=env)
+        with _live_lock:
+            _live.add(proc)
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            raise
+        finally:
+            with _live_lock:
+                _live.discard(proc)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage.ru_maxrss / 1024.0

@@ -1,32 +1,40 @@
-"""One run of a grid: train a variant with one seed, then test it.
+"""Running a grid: every variant with every seed, one after another or
+``jobs`` at a time, with progress lines and the report rewritten after each
+run; optionally with the gradient-density diagnostics
+(:mod:`.gradient_density`).
 
-Each run owns a work directory; what is in it decides what is left to do, so
-an interrupted grid picks up where it stopped:
+Each run owns a work directory, ``<grid dir>/<variant>/seed<k>``; what is
+in it decides what is left to do, so an interrupted grid picks up where it
+stopped:
 
-- ``result.json`` with status ``ok``: finished, not run again;
+- ``result.json`` with status ``ok``: finished, not run again (with
+  ``--gradient-density``, only its analysis if that is missing);
 - ``train.done``: training finished (it names the checkpoint), only the test
   is left;
 - MMEngine's ``last_checkpoint``: training was interrupted, it resumes from
   there (``tools/train.py --resume``);
 - nothing: a fresh start.
 
-A failed step leaves ``result.json`` with status ``failed`` and the path of
+A failed step leaves ``result.json`` with status ``failed``, the step and
 its log; the next grid run tries the run again (resuming if it can).
 """
 import json
-import os
-import shlex
-import subprocess
 import threading
 import time
 import traceback
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, TextIO
 
-from .grid import Variant
-from .launch import Launch
+from .gradient_density import GradientDensity, analyze_run, training_config
+from .gradient_density import outcome as density_outcome
+from .grid import Grid, Variant
+from .launch import Launch, execute, terminate_all
 from .metrics import coco_metrics, training_speed_memory
+from .overrides import data_root_options, merge_cli, resolved_config, to_cli
+from .progress import Progress
 from .records import FAILED, OK, Record
+from .report import write_report
 
 RESULT = 'result.json'
 TRAIN_DONE = 'train.done'
@@ -35,16 +43,9 @@ TEST_LOG = 'test.log'
 METRICS = 'metrics.json'
 TEST_DIR = 'test'
 
-_live = set()
-_live_lock = threading.Lock()
 
-
-def terminate_all() -> None:
-    """Terminates every command :func:`execute` is waiting for, in any
-    thread (runs going at once when the grid is stopped)."""
-    with _live_lock:
-        for proc in _live:
-            proc.terminate()
+def run_dir_of(grid_dir: Path, variant: Variant, seed: int) -> Path:
+    return Path(grid_dir) / variant.name / f'seed{seed}'
 
 
 def finished(run_dir: Path) -> Optional[Record]:
@@ -55,37 +56,6 @@ def finished(run_dir: Path) -> Optional[Record]:
         if record.ok:
             return record
     return None
-
-
-def execute(argv: Sequence[str], env, log_path: Path) -> Tuple[int, float]:
-    """Runs a command with its output appended to ``log_path``.
-
-    Returns its exit code and the peak resident memory in MB of the process
-    (and of the children it waited for). The command is terminated if this
-    process is interrupted while waiting.
-    """
-    with open(log_path, 'a') as log:
-        log.write(f'$ {shlex.join(argv)}\n')
-        log.flush()
-        proc = subprocess.Popen(list(argv), stdout=log,
-                                stderr=subprocess.STDOUT, env=env)
-        with _live_lock:
-            _live.add(proc)
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        except BaseException:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            raise
-        finally:
-            with _live_lock:
-                _live.discard(proc)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, usage.ru_maxrss / 1024.0
 
 
 def last_checkpoint(work_dir: Path) -> Optional[str]:
@@ -105,10 +75,55 @@ def trained_checkpoint(run_dir: Path) -> Optional[str]:
     return json.loads(path.read_text())['checkpoint']
 
 
-def _failure(variant: Variant, seed: int, run_dir: Path, log: Path,
-             seconds: float) -> Record:
+def overrides(grid: Grid, variant: Variant, cfg_options: Sequence[str] = (),
+              data_root: Optional[str] = None) -> List[str]:
+    """The ``key=value`` overrides of one variant for both tools, in the
+    order grid, variant (its axis values included), ``--data-root``,
+    command line; later ones win."""
+    own = to_cli(grid.cfg_options, variant.cfg_options)
+    options = merge_cli(own, cfg_options)
+    if data_root is None:
+        return options
+    moved = data_root_options(resolved_config(variant.config, options),
+                              data_root)
+    return merge_cli(own, to_cli(moved), cfg_options)
+
+
+def plan(grid: Grid, cfg_options: Sequence[str] = (),
+         data_root: Optional[str] = None, seeds: int = 1,
+         only: Optional[Sequence[str]] = None) -> Iterator[dict]:
+    """What :func:`run_grid` would run, one dict per variant, without
+    running anything: name, label, config, overrides, baseline, axis
+    values, seeds and published metrics with their source."""
+    _check_only(grid, only)
+    for variant in grid.variants:
+        if only and variant.name not in only:
+            continue
+        published = variant.published
+        yield dict(
+            name=variant.name, label=variant.label,
+            config=str(variant.config),
+            overrides=overrides(grid, variant, cfg_options, data_root),
+            baseline=variant.baseline, values=variant.values,
+            seeds=list(range(seeds)),
+            published=None if published is None else dict(
+                source=grid.sources[published.source].cite
+                if published.source in grid.sources else published.source,
+                **published.metrics))
+
+
+def _check_only(grid: Grid, only: Optional[Sequence[str]]) -> None:
+    names = [v.name for v in grid.variants]
+    unknown = sorted(set(only or ()) - set(names))
+    if unknown:
+        raise ValueError(f'only: unknown variants {unknown}; the grid has '
+                         f'{names}')
+
+
+def _failure(variant: Variant, seed: int, run_dir: Path, step: str,
+             log: Path, seconds: float) -> Record:
     record = Record(variant=variant.name, seed=seed, status=FAILED,
-                    wall_s=seconds, log=str(log))
+                    failed_step=step, wall_s=seconds, log=str(log))
     record.save(run_dir / RESULT)
     return record
 
@@ -135,30 +150,29 @@ def run_one(variant: Variant, seed: int, run_dir: Path, launch: Launch,
         train_info = json.loads(done_file.read_text())
     else:
         resume = last_checkpoint(run_dir) is not None
-        argv, env = launch.train(train_config or variant.config, run_dir,
-                                 resume, options + [f'randomness.seed={seed}'])
-        code, rss_mb = execute(argv, env, run_dir / TRAIN_LOG)
+        code, rss_mb = execute(launch.train(
+            train_config or variant.config, run_dir, resume,
+            options + [f'randomness.seed={seed}']), run_dir / TRAIN_LOG)
         checkpoint = last_checkpoint(run_dir)
         if code != 0 or checkpoint is None:
-            return _failure(variant, seed, run_dir, run_dir / TRAIN_LOG,
-                            time.monotonic() - start)
+            return _failure(variant, seed, run_dir, 'train',
+                            run_dir / TRAIN_LOG, time.monotonic() - start)
         train_info = dict(checkpoint=checkpoint, peak_rss_mb=rss_mb,
                           seconds=time.monotonic() - start)
         done_file.write_text(json.dumps(train_info, indent=2))
     test_start = time.monotonic()
     metrics_json = run_dir / METRICS
-    argv, env = launch.test(variant.config, train_info['checkpoint'],
-                            run_dir / TEST_DIR, metrics_json, options)
-    code, _ = execute(argv, env, run_dir / TEST_LOG)
-    if code != 0:
-        return _failure(variant, seed, run_dir, run_dir / TEST_LOG,
-                        time.monotonic() - start)
+    code, _ = execute(launch.test(variant.config, train_info['checkpoint'],
+                                  run_dir / TEST_DIR, metrics_json, options),
+                      run_dir / TEST_LOG)
     try:
+        if code != 0:
+            raise RuntimeError(f'tools/test.py exit status {code}')
         metrics = coco_metrics(metrics_json, run_dir / TEST_DIR)
-    except (OSError, KeyError, ValueError):
+    except (OSError, KeyError, ValueError, RuntimeError):
         with open(run_dir / TEST_LOG, 'a') as log:
             log.write(traceback.format_exc())
-        return _failure(variant, seed, run_dir, run_dir / TEST_LOG,
+        return _failure(variant, seed, run_dir, 'test', run_dir / TEST_LOG,
                         time.monotonic() - start)
     s_per_iter, gpu_mb = training_speed_memory(run_dir)
     if gpu_mb is not None:
@@ -171,4 +185,150 @@ def run_one(variant: Variant, seed: int, run_dir: Path, launch: Launch,
                     mem_source=source, wall_s=wall,
                     log=str(run_dir / TRAIN_LOG), **metrics)
     record.save(run_dir / RESULT)
+    return record
+
+
+def run_grid(grid: Grid, grid_dir: Path, seeds: int = 1,
+             launch: Optional[Launch] = None,
+             cfg_options: Sequence[str] = (),
+             data_root: Optional[str] = None,
+             only: Optional[Sequence[str]] = None,
+             stream: Optional[TextIO] = None,
+             gradient_density: Optional[GradientDensity] = None,
+             jobs: int = 1) -> List[Record]:
+    """Trains and tests each variant of ``grid`` with seeds 0..seeds-1 in
+    ``grid_dir/<variant>/seed<k>``, skipping finished runs and resuming
+    interrupted ones; a failed run is recorded and the others still run.
+
+    ``cfg_options`` (``key=value`` strings, applied after the grid's and the
+    variant's own) and ``data_root`` pass through to both tools. ``only``
+    restricts the runs to those variants; the report still shows the other
+    variants' finished runs found on disk.
+
+    ``gradient_density`` trains each run with ``GradientDensityHook`` and
+    analyses its final checkpoint with ``tools/analyze_gradient_density.py``
+    (a finished run without the analysis gets only the analysis); a progress
+    line under each run says where its plots are or why it was skipped.
+
+    ``jobs`` runs go at once (each run's tools are separate processes); on an
+    interruption the running tools are terminated and resume next time.
+
+    Returns the records, one per run in grid order, after writing the report.
+    """
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ValueError(f'seeds must be an integer >= 1, got {seeds!r}')
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f'jobs must be an integer >= 1, got {jobs!r}')
+    launch = launch or Launch()
+    if jobs > 1 and launch.launcher == 'pytorch':
+        raise ValueError('jobs: runs going at once need the launcher none or '
+                         'slurm; with pytorch each run takes all the GPUs, '
+                         f'got jobs={jobs}')
+    _check_only(grid, only)
+    grid_dir = Path(grid_dir)
+    runs = [(v, s) for v in grid.variants for s in range(seeds)
+            if not only or v.name in only]
+    others = [finished(run_dir_of(grid_dir, v, s))
+              for v in grid.variants for s in range(seeds)
+              if only and v.name not in only]
+    others = [r for r in others if r is not None]
+    progress = Progress(len(runs), stream=stream, jobs=jobs)
+    records = {}
+    report_lock = threading.Lock()
+
+    def finish(index, record):
+        with report_lock:
+            records[index] = record
+            write_report(grid, others + [records[i] for i in sorted(records)],
+                         grid_dir)
+
+    def start(index, variant, seed):
+        """Prints the run's start line; returns the rest of the run."""
+        options = overrides(grid, variant, cfg_options, data_root)
+        progress.start(f'{variant.name} seed {seed}')
+        return lambda: finish(index, _train_and_test(
+            variant, seed, grid_dir, launch, options, gradient_density,
+            progress))
+
+    # One at a time, runs go in grid order. With jobs > 1, finished runs are
+    # reported first, in grid order; the others share the slots, started in
+    # grid order.
+    todo = []
+    for index, (variant, seed) in enumerate(runs):
+        record = _done(variant, seed, grid_dir, gradient_density, progress)
+        if record is not None:
+            finish(index, record)
+        elif jobs == 1:
+            start(index, variant, seed)()
+        else:
+            todo.append((index, variant, seed))
+    _run_parallel(start, todo, jobs)
+    if not records:
+        write_report(grid, others, grid_dir)
+    return [records[i] for i in sorted(records)]
+
+
+def _run_parallel(start, todo, jobs: int) -> None:
+    """For each ``(index, variant, seed)`` of ``todo`` in order, calls
+    ``start(index, variant, seed)`` here and the function it returns in a
+    thread, ``jobs`` at once; the first error (or an interruption)
+    terminates the running tools and starts no further run."""
+    queue = iter(todo)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        running = set()
+        try:
+            while True:
+                for run in queue:
+                    running.add(pool.submit(start(*run)))
+                    if len(running) == jobs:
+                        break
+                if not running:
+                    return
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    future.result()
+        except BaseException:
+            terminate_all()
+            raise
+
+
+def _note_density(progress: Progress, what: str, record: Record) -> None:
+    if record.density:
+        progress.note(f'{what} gradient density: '
+                      f'{record.density_outcome()}')
+
+
+def _done(variant, seed, grid_dir, gradient_density, progress
+          ) -> Optional[Record]:
+    """The run's record, with its skip line, if nothing is left to do."""
+    run_dir = run_dir_of(grid_dir, variant, seed)
+    record = finished(run_dir)
+    if record is None or (gradient_density is not None
+                          and density_outcome(run_dir) is None):
+        return None
+    what = f'{variant.name} seed {seed}'
+    progress.skip(what, record.outcome())
+    if gradient_density is not None:
+        _note_density(progress, what, record)
+    return record
+
+
+def _train_and_test(variant, seed, grid_dir, launch, options,
+                    gradient_density, progress) -> Record:
+    """One started run, up to its end line."""
+    what = f'{variant.name} seed {seed}'
+    run_dir = run_dir_of(grid_dir, variant, seed).resolve()
+    train_config = None
+    if gradient_density is not None:
+        train_config = training_config(variant.config, run_dir,
+                                       gradient_density.interval)
+    record = run_one(variant, seed, run_dir, launch, options, train_config)
+    if gradient_density is not None and record.ok:
+        record = analyze_run(record, variant.config,
+                             trained_checkpoint(run_dir), run_dir, launch,
+                             gradient_density, options)
+        record.save(run_dir / RESULT)
+    progress.end(what, record.outcome())
+    if gradient_density is not None:
+        _note_density(progress, what, record)
     return record

@@ -1,19 +1,23 @@
-"""Pretrained toy backbone: ``init_cfg=dict(type='imbalance_plugin.ToyPretrained')``.
+"""Pretrained toy backbone for the toy detectors' ``init_cfg``.
+
+Configs use it as
+``init_cfg=dict(type='imbalance_plugin.ToyPretrained')``.
 
 The papers measure Focal Loss, GHM and PISA with an ImageNet-pretrained
 backbone; from random weights the toy detectors barely learn with some of
 them (GHM-C + GHM-R: 2.1 AP after 750 iterations from random weights, 22.8
-from these weights; see docs/ablation.md). The toy's analogue of ImageNet pretraining is digit
-classification: the backbone, with global average pooling and a linear
-layer, learns the ten digits on the crops of :mod:`.toy_crops`
-(cross-entropy, AdamW, cosine learning rate after a linear warm-up).
+from these weights; see docs/experiments.md). The toy's analogue of
+ImageNet pretraining is digit classification: the backbone, with global
+average pooling and a linear layer, learns the ten digits on the crops of
+:mod:`.toy_crops` (cross-entropy, AdamW, cosine learning rate after a
+linear warm-up).
 
 The weights are trained once per machine and cached beside the toy dataset
 (:func:`toy_generator.default_cache_dir`), under a name that holds the
 backbone's architecture (its parameter names and shapes), the recipe's
-version and the seed, so a change of either trains anew. Training takes
-about a minute and a half on 2 CPU cores and runs in a forked RNG state: it
-does not change the random stream of the detector's own training.
+version and the seed, so a change of either trains anew. Training runs in
+a forked RNG state: it does not change the random stream of the detector's
+own training.
 """
 import copy
 import hashlib
@@ -25,8 +29,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from mmengine.model.weight_init import BaseInit, update_init_info
 from mmengine.logging import print_log
+from mmengine.model.weight_init import BaseInit, update_init_info
 from torch import nn
 
 from ..registry import WEIGHT_INITIALIZERS

@@ -213,7 +213,8 @@ def _warp(rng, glyph, height, centre, size):
     # Pixel centres of the glyph, padded by one, are at -1..8; the glyph
     # centre (3.5, 3.5) lands on ``centre``.
     corners = np.array([[-1.0, -1.0], [8.0, -1.0], [-1.0, 8.0], [8.0, 8.0]])
-    offset = np.asarray(centre, dtype=np.float64) - linear @ np.array([3.5, 3.5])
+    glyph_centre = linear @ np.array([3.5, 3.5])
+    offset = np.asarray(centre, dtype=np.float64) - glyph_centre
     reach = corners @ linear.T + offset
     x0, y0 = np.clip(np.floor(reach.min(axis=0)).astype(int), 0, size)
     x1, y1 = np.clip(np.ceil(reach.max(axis=0)).astype(int) + 1, 0, size)

@@ -21,9 +21,10 @@ def build_detector(cfg: Config, checkpoint: Optional[str] = None,
     downloads its ImageNet weights unless its ``init_cfg`` is set to None;
     the toy configs' backbone is pretrained locally (``ToyPretrained``).
     """
-    import imbalance_plugin  # noqa: F401  (allow-lists MMEngine classes)
     from mmdet.registry import MODELS
     from mmengine.runner import load_checkpoint
+
+    import imbalance_plugin  # noqa: F401  (allow-lists MMEngine classes)
 
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     torch.manual_seed(seed)

@@ -21,8 +21,13 @@ import torch
 from torch import Tensor
 
 from ..functional.gradient_density import harmonizing_weights, region_of
-from .gradient_norms import (asl1_g, focal_alpha_t, focal_gradient_norm,
-                             smooth_l1_gradient_norm)
+from .gradient_norms import (
+    asl1_g,
+    focal_alpha_t,
+    focal_gradient_norm,
+    smooth_l1_gradient_norm,
+)
+
 
 @dataclass
 class GradientHistogram:

@@ -9,8 +9,11 @@ from typing import Dict
 from .collect import GradientSample
 from .curve_settings import CurveSettings
 from .figures import draw_histogram, save_figure
-from .gradient_histogram import (GradientHistogram, classification_histogram,
-                                 regression_histogram)
+from .gradient_histogram import (
+    GradientHistogram,
+    classification_histogram,
+    regression_histogram,
+)
 from .histogram_csv import write_histogram_csv
 
 

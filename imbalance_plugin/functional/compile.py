@@ -2,24 +2,42 @@
 
 The losses are written as plain PyTorch functions. Eagerly each operation
 makes its own pass over memory; compiled with ``torch.compile(dynamic=True,
-fullgraph=True)`` a loss's forward and its backward each become one fused
-loop, several times faster on CPU and GPU. Shapes are compiled symbolically,
-so a varying number of anchors does not recompile.
+fullgraph=True)`` a kernel becomes one fused loop, several times faster on
+CPU and GPU. Shapes are compiled symbolically, so a varying number of
+anchors does not recompile.
+
+The kernels are compiled for inference only. A loss kernel takes a last
+argument ``derivative`` and returns ``(loss, d loss / d pred, ...)``;
+:func:`differentiable` calls it through :class:`WithDerivative`, an
+``autograd.Function`` whose backward pass scales that derivative eagerly
+(and, without a gradient to compute, calls it with ``derivative=False``).
+The compiled code thus never holds an autograd graph of its own, so
+``backward(retain_graph=True)`` and ``create_graph=True`` work as they do
+eagerly.
+
+What a kernel is compiled for: hyper-parameters are passed as tensors and
+never compile per value. Every combination of the arguments' dtypes, numbers
+of dimensions and flags (``None``, booleans, strings) gets a compiled copy
+of its own (with its own recompile budget), so that the per-function
+recompile limit of ``torch._dynamo`` is not reached by switching between
+them.
 
 Compilation is on by default and is switched off by
 
 * the environment variable ``IMBALANCE_PLUGIN_COMPILE=0`` (for every loss),
 * ``compiled=False`` given to a loss module (for that module).
 
-The first call of a compiled kernel pays its compilation (seconds on CPU;
+The first call of each combination pays its compilation (seconds on CPU;
 later processes reuse TorchInductor's on-disk cache). Empty inputs run
 eagerly, as do kernels reached while an enclosing ``torch.compile`` is
-tracing (the enclosing compilation then inlines them). If the compiler
-back end is unusable (for instance no C++ compiler), the kernel warns once
-and stays eager.
+tracing (the enclosing compilation then inlines them). Whatever the compiler
+refuses (a backend failure such as a missing C++ compiler, an unsupported
+construct, the recompile limit) never reaches the caller: that call and
+every later call of the kernel run eagerly, after one warning saying why.
 """
 import functools
 import os
+import types
 import warnings
 
 import torch
@@ -27,10 +45,36 @@ import torch
 ENV_VAR = 'IMBALANCE_PLUGIN_COMPILE'
 _OFF = ('0', 'false', 'no', 'off')
 
+# Failures of the compiler, not of the input: Dynamo's own exceptions
+# (Unsupported, BackendCompilerFailed and TorchInductor's InductorError,
+# the recompile limit) and the hard failure of the recompile limit under
+# fullgraph=True, which derives from Exception only.
+COMPILER_ERRORS = (torch._dynamo.exc.TorchDynamoException,
+                   torch._dynamo.exc.FailOnRecompileLimitHit)
+
 
 def compile_enabled() -> bool:
     """False when the environment variable switches compilation off."""
     return os.environ.get(ENV_VAR, '1').strip().lower() not in _OFF
+
+
+def _specialization(value):
+    """What a compiled copy is specialised to for one argument."""
+    if isinstance(value, torch.Tensor):
+        return (value.dtype, value.dim(), value.device.type)
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    # numbers stay symbolic; anything else is a compilation's own business
+    return type(value)
+
+
+def _fresh_function(fn):
+    """``fn`` with a code object of its own: Dynamo keys its cache (and
+    the recompile limit) by code object."""
+    copy = types.FunctionType(fn.__code__.replace(), fn.__globals__,
+                              fn.__name__, fn.__defaults__, fn.__closure__)
+    copy.__kwdefaults__ = fn.__kwdefaults__
+    return copy
 
 
 class Kernel:
@@ -40,8 +84,13 @@ class Kernel:
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.options = options
-        self._compiled_fn = None
+        self._compiled = {}
         self._broken = False
+
+    @property
+    def compilations(self) -> int:
+        """Number of compiled copies made so far (one per combination)."""
+        return len(self._compiled)
 
     def _use_compiled(self, compiled, args):
         if not compiled or self._broken or not compile_enabled():
@@ -52,22 +101,45 @@ class Kernel:
         # own (sizes 0 and 1 are specialised by the compiler).
         return all(a.numel() > 0 for a in args if isinstance(a, torch.Tensor))
 
+    def _compiled_for(self, args, kwargs):
+        key = (tuple(_specialization(a) for a in args),
+               tuple((k, _specialization(v)) for k, v in sorted(
+                   kwargs.items())))
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = torch.compile(_fresh_function(self.fn), dynamic=True,
+                                     fullgraph=True, options=self.options)
+            self._compiled[key] = compiled
+        return compiled
+
     def __call__(self, *args, compiled=False, **kwargs):
         if not self._use_compiled(compiled, args):
             return self.fn(*args, **kwargs)
-        if self._compiled_fn is None:
-            self._compiled_fn = torch.compile(
-                self.fn, dynamic=True, fullgraph=True, options=self.options)
         try:
-            return self._compiled_fn(*args, **kwargs)
-        except torch._dynamo.exc.BackendCompilerFailed as error:
-            self._broken = True
-            warnings.warn(
-                f'imbalance_plugin: compiling {self.fn.__name__} failed, it '
-                f'runs eagerly from now on ({type(error).__name__}: '
-                f'{str(error).splitlines()[0] if str(error) else ""}). Set '
-                f'{ENV_VAR}=0 to skip compilation.')
-            return self.fn(*args, **kwargs)
+            return self._compiled_for(args, kwargs)(*args, **kwargs)
+        except COMPILER_ERRORS as error:
+            failure = error
+        # Eagerly, outside the handler: an error of the input itself is
+        # raised here as the caller would see it without compilation.
+        result = self.fn(*args, **kwargs)
+        self._give_up(failure)
+        return result
+
+    def _give_up(self, error):
+        self._broken = True
+        if isinstance(error, torch._dynamo.exc.FailOnRecompileLimitHit):
+            why = ('torch._dynamo.config.recompile_limit '
+                   f'({torch._dynamo.config.recompile_limit}) was reached')
+        else:
+            cause = getattr(error, 'inner_exception', None) or error
+            first_line = (str(cause).strip().splitlines() or [''])[0]
+            why = f'{type(cause).__name__}: {first_line}'
+        warnings.warn(
+            f'imbalance_plugin: the compiled kernel {self.fn.__name__} failed '
+            f'({why}); it runs eagerly from now on in this process (same '
+            f'values, slower). Set {ENV_VAR}=0, or compiled=False on the '
+            'loss, to run eagerly without trying to compile.',
+            RuntimeWarning, stacklevel=3)
 
 
 def kernel(fn=None, *, options=None):
@@ -76,3 +148,66 @@ def kernel(fn=None, *, options=None):
     if fn is None:
         return functools.partial(Kernel, options=options)
     return Kernel(fn, options)
+
+
+class WithDerivative(torch.autograd.Function):
+    r"""A loss whose kernel computes its derivative in the forward pass.
+
+    ``WithDerivative.apply(kernel, compiled, pred, *args)`` calls
+    ``kernel(pred, *args, derivative, compiled=compiled)``, which returns
+    ``(loss, d loss / d pred, ...)`` (the derivative ``None`` when
+    ``derivative`` is False; further outputs are dropped); the backward
+    pass scales the derivative by the incoming gradient (broadcast from the
+    loss's shape, a scalar or pred's leading dimensions). With
+    ``create_graph=True``, or when another tensor argument (a weight) needs
+    its gradient, the backward pass recomputes the kernel eagerly and
+    differentiably, so that grad-of-grad and those gradients are exact.
+    """
+
+    @staticmethod
+    def forward(ctx, kernel, compiled, pred, *args):
+        need = ctx.needs_input_grad[2]
+        loss, derivative, *_ = kernel(pred, *args, need, compiled=compiled)
+        ctx.kernel = kernel
+        ctx.tensor_positions = [i for i, a in enumerate(args)
+                                if isinstance(a, torch.Tensor)]
+        ctx.args = [None if isinstance(a, torch.Tensor) else a for a in args]
+        ctx.save_for_backward(derivative, pred,
+                              *(args[i] for i in ctx.tensor_positions))
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad):
+        derivative, pred, *tensors = ctx.saved_tensors
+        args = list(ctx.args)
+        for i, tensor in zip(ctx.tensor_positions, tensors):
+            args[i] = tensor
+        needs = ctx.needs_input_grad[3:]
+        grads = [None] * len(args)
+        if torch.is_grad_enabled() or any(needs):
+            with torch.enable_grad():
+                loss, derivative, *_ = ctx.kernel.fn(pred, *args, True)
+            wanted = [i for i, need in enumerate(needs) if need]
+            if wanted:
+                found = torch.autograd.grad(
+                    loss, [args[i] for i in wanted], grad, retain_graph=True,
+                    create_graph=torch.is_grad_enabled())
+                for i, g in zip(wanted, found):
+                    grads[i] = g
+        grad_pred = None
+        if ctx.needs_input_grad[2]:
+            grad = grad.reshape(grad.shape +
+                                (1,) * (derivative.dim() - grad.dim()))
+            grad_pred = (grad * derivative).to(pred.dtype)
+        return (None, None, grad_pred, *grads)
+
+
+def differentiable(kernel, compiled, pred, *args):
+    """The loss of ``kernel`` (see :class:`WithDerivative`) with its
+    gradient when one is wanted; without (no_grad, nothing requiring a
+    gradient) the kernel runs without computing the derivative."""
+    if torch.is_grad_enabled() and any(
+            isinstance(a, torch.Tensor) and a.requires_grad
+            for a in (pred, *args)):
+        return WithDerivative.apply(kernel, compiled, pred, *args)
+    return kernel(pred, *args, False, compiled=compiled)[0]

@@ -34,98 +34,135 @@ would not (``pow`` of 0 with :math:`0 < \gamma < 1`, saturated logits):
 where :math:`p(1-p)/q \in [0, 1]` and :math:`\log p / (1 - p) \to -1` as
 :math:`p \to 1` are evaluated with those limits.
 """
+from functools import lru_cache
 from typing import Optional, Sequence, Union
 
 import torch
 from torch import Tensor
 
-from .compile import kernel
-from .numerics import opmath, sigmoid_parts
-from .reduction import (broadcast_weight, check_class_target,
-                        check_reduction, reduce_loss)
+from .compile import differentiable, kernel
+from .numerics import opmath, opmath_dtype, scalar, sigmoid_parts
+from .reduction import (
+    broadcast_weight,
+    check_class_indices,
+    check_class_target,
+    check_reduction,
+    reduce_loss,
+    weighted_result,
+)
 from .targets import dense_target
 
 Alpha = Optional[Union[float, Sequence[float], Tensor]]
 
-
-def _sigmoid_alpha_t(alpha, t: Tensor) -> Union[Tensor, float]:
-    if alpha is None:
-        return 1.0
-    if isinstance(alpha, Tensor):
-        alpha = alpha.to(t.dtype)
-    return alpha * t + (1 - alpha) * (1 - t)
+# binary_cross_entropy's clamps, for probabilities (activated=True)
+_LOG_MIN = -100.0
+_VARIANCE_MIN = 1e-12
 
 
-class _SigmoidFocal(torch.autograd.Function):
-    """Element-wise sigmoid focal loss of (N, C) logits.
-
-    The forward pass also computes the derivative (it shares every term with
-    the loss) and the backward pass only scales it.
-    """
-
-    @staticmethod
-    def forward(ctx, pred, target, gamma, alpha):
-        x = opmath(pred)
-        t = dense_target(target, x)
-        p, one_minus_p, bce = sigmoid_parts(x, t)
-        q = t * one_minus_p + (1 - t) * p
-        alpha_t = _sigmoid_alpha_t(alpha, t)
-        modulator = alpha_t * q.pow(gamma)
-        if ctx.needs_input_grad[0]:
-            ratio = torch.where(q > 0, p * one_minus_p / q, 0.0)
-            derivative = modulator * (gamma * ratio * (1 - 2 * t) * bce +
-                                      p - t)
-            ctx.save_for_backward(derivative.to(pred.dtype))
-        return modulator * bce
-
-    @staticmethod
-    def backward(ctx, grad):
-        derivative, = ctx.saved_tensors
-        return grad * derivative, None, None, None
-
-
-def _softmax_alpha(alpha, x: Tensor) -> Union[Tensor, float]:
-    if alpha is None:
-        return 1.0
-    if isinstance(alpha, Tensor):
-        return alpha.to(x.dtype)
-    background = torch.arange(x.shape[-1], device=x.device) == x.shape[-1] - 1
-    return torch.where(background, 1 - alpha, alpha).to(x.dtype)
-
-
-class _SoftmaxFocal(torch.autograd.Function):
-    """Per-row softmax focal loss of (N, K) logits; the derivative is
-    computed in the forward pass, as for :class:`_SigmoidFocal`."""
-
-    @staticmethod
-    def forward(ctx, pred, target, gamma, alpha):
-        x = opmath(pred)
-        t = dense_target(target, x)
-        log_p = torch.log_softmax(x, dim=-1)
-        one_minus_p = -torch.expm1(log_p)
-        weighted = t * _softmax_alpha(alpha, x) * one_minus_p.pow(gamma)
-        if ctx.needs_input_grad[0]:
-            p = torch.exp(log_p)
-            log_p_ratio = torch.where(
-                one_minus_p > 0, log_p / one_minus_p.clamp_min(1e-30), -1.0)
-            c = weighted * (gamma * p * log_p_ratio - 1)
-            derivative = c - p * c.sum(-1, keepdim=True)
-            ctx.save_for_backward(derivative.to(pred.dtype))
-        return -(weighted * log_p).sum(-1)
-
-    @staticmethod
-    def backward(ctx, grad):
-        derivative, = ctx.saved_tensors
-        return grad.unsqueeze(-1) * derivative, None, None, None
+def _power(q: Tensor, gamma: Tensor, log_q: Tensor) -> Tensor:
+    r""":math:`q^\gamma` from :math:`\log q` (a vectorised ``exp``, where
+    ``pow`` with a tensor exponent is not), 1 at :math:`\gamma = 0`."""
+    return torch.where(q > 0, torch.exp(gamma * log_q),
+                       (gamma == 0).to(q.dtype))
 
 
 @kernel
-def _focal_kernel(pred, target, weight, gamma, alpha, use_sigmoid, summed):
-    function = _SigmoidFocal if use_sigmoid else _SoftmaxFocal
-    loss = function.apply(pred, target, gamma, alpha)
-    if weight is not None:
-        loss = loss * weight
-    return loss.sum() if summed else loss
+def _sigmoid_focal(pred, target, weight, gamma, alpha_pos, alpha_neg,
+                   activated, summed, derivative):
+    """Element-wise sigmoid focal loss and its derivative (``derivative``
+    True) of logits (or, ``activated``, probabilities) of any shape;
+    ``alpha_pos`` / ``alpha_neg`` broadcast against them."""
+    x = opmath(pred)
+    t = dense_target(target, x)
+    hard = target.dim() < x.dim()  # class indices: t is 0 or 1
+    if activated:
+        p, one_minus_p = x, 1 - x
+        bce = -(t * torch.log(p).clamp_min(_LOG_MIN) +
+                (1 - t) * torch.log(one_minus_p).clamp_min(_LOG_MIN))
+    else:
+        p, one_minus_p, bce = sigmoid_parts(x, t)
+    q = t * one_minus_p + (1 - t) * p
+    if hard and not activated:
+        # q = 1 - p_t and -log q is the BCE of the other target, 1 - t
+        focus = torch.exp(gamma * -(bce + x * (2 * t - 1)))
+    else:
+        focus = _power(q, gamma, torch.log(q))
+    alpha_t = alpha_pos * t + alpha_neg * (1 - t)
+    d = None
+    if derivative and activated:
+        slope = torch.where(q > 0, focus / q, 0.0)
+        d = alpha_t * (gamma * slope * (1 - 2 * t) * bce + focus * (p - t) /
+                       (p * one_minus_p).clamp_min(_VARIANCE_MIN))
+    elif derivative:
+        if hard:  # p (1 - p) / q = p_t
+            ratio = t * p + (1 - t) * one_minus_p
+        else:
+            ratio = torch.where(q > 0, p * one_minus_p / q, 0.0)
+        d = alpha_t * focus * (gamma * ratio * (1 - 2 * t) * bce + p - t)
+    return weighted_result(alpha_t * focus * bce, d, weight, summed,
+                           pred.dtype)
+
+
+@kernel
+def _softmax_focal(pred, target, weight, gamma, alpha, summed, derivative):
+    """Per-row softmax focal loss of (N, K) logits and its derivative;
+    ``alpha`` (K,) weighs each class."""
+    x = opmath(pred)
+    t = dense_target(target, x)
+    log_p = torch.log_softmax(x, dim=-1)
+    one_minus_p = -torch.expm1(log_p)
+    weighted = t * alpha * _power(one_minus_p, gamma, torch.log(one_minus_p))
+    d = None
+    if derivative:
+        p = torch.exp(log_p)
+        log_p_ratio = torch.where(
+            one_minus_p > 0, log_p / one_minus_p.clamp_min(1e-30), -1.0)
+        c = weighted * (gamma * p * log_p_ratio - 1)
+        d = c - p * c.sum(-1, keepdim=True)
+    return weighted_result(-(weighted * log_p).sum(-1), d, weight, summed,
+                           pred.dtype)
+
+
+def _softmax_alpha(alpha: Optional[float], channels: int,
+                   device: torch.device, dtype: torch.dtype) -> Tensor:
+    """(K,) class weights: alpha for the classes, 1 - alpha for the
+    background (last), or ones; made once per setting."""
+    if torch.compiler.is_compiling():
+        return _class_weights(alpha, channels, device, dtype)
+    return _cached_class_weights(alpha, channels, device, dtype)
+
+
+def _class_weights(alpha, channels, device, dtype):
+    background = torch.arange(channels, device=device) == channels - 1
+    if alpha is None:
+        return torch.ones(channels, dtype=dtype, device=device)
+    return torch.where(background, 1 - alpha, alpha).to(dtype)
+
+
+@lru_cache(maxsize=256)
+def _cached_class_weights(alpha, channels, device, dtype):
+    with torch.inference_mode(False):
+        return _class_weights(alpha, channels, device, dtype)
+
+
+def _alpha_args(alpha: Alpha, pred: Tensor, use_sigmoid: bool):
+    """The alpha tensors of a kernel: (alpha_pos, alpha_neg) for sigmoid,
+    (alpha,) for softmax."""
+    dtype = opmath_dtype(pred.dtype)
+    if not use_sigmoid:
+        if isinstance(alpha, Tensor):
+            return (alpha.to(device=pred.device, dtype=dtype),)
+        return (_softmax_alpha(alpha, pred.shape[-1], pred.device, dtype),)
+    if isinstance(alpha, Tensor):
+        # one per class, along pred's class axis (dimension 1)
+        shape = (-1,) + (1,) * (pred.dim() - 2)
+        pos = alpha.to(device=pred.device, dtype=dtype).view(shape)
+        return pos, 1 - pos
+    if alpha is None:
+        return (scalar('alpha_pos', 1.0, pred.device, dtype),
+                scalar('alpha_neg', 1.0, pred.device, dtype))
+    return (scalar('alpha_pos', alpha, pred.device, dtype),
+            scalar('alpha_neg', 1 - alpha, pred.device, dtype))
 
 
 def check_gamma(gamma) -> float:
@@ -168,17 +205,21 @@ def focal_loss(pred: Tensor,
                use_sigmoid: bool = True,
                reduction: str = 'mean',
                avg_factor: Optional[Union[float, Tensor]] = None,
+               activated: bool = False,
                compiled: bool = False) -> Tensor:
     r"""Sigmoid or softmax focal loss, weighted and reduced.
 
     Args:
-        pred: logits. Sigmoid: (N, C), one per foreground class. Softmax:
-            (N, K) with K = C + 1 classes, background last.
-        target: class indices (N,) (integer; a label outside the channels,
-            such as the background index C in the sigmoid form, gives an
-            all-zero target row) or one-hot / soft targets of pred's shape.
+        pred: logits. Sigmoid: (N, C), one per foreground class, or dense
+            (B, C, H, W) (any shape with the classes along dimension 1) with
+            a target of the same shape. Softmax: (N, K) with K = C + 1
+            classes, background last.
+        target: class indices (N,) (integer; sigmoid: in [0, C], C the
+            background, an all-zero target row; softmax: in [0, K - 1]; any
+            other value raises) or one-hot / soft targets of pred's shape.
         weight: element weights multiplying the loss: (N,) or (N, 1) per row,
-            or (N, C) / flattened (N * C,) per element (sigmoid only).
+            or (N, C) / flattened (N * C,) per element (sigmoid only); dense
+            pred: pred's shape.
         gamma: focusing parameter :math:`\gamma \ge 0`.
         alpha: class balance. Sigmoid: positives weigh :math:`\alpha` and
             negatives :math:`1 - \alpha`; a list gives one :math:`\alpha` per
@@ -190,14 +231,26 @@ def focal_loss(pred: Tensor,
             softmax), 'sum', or 'mean' (sum / avg_factor, or the mean over the
             elements without avg_factor).
         avg_factor: divisor of the summed loss for 'mean'.
+        activated: pred holds probabilities :math:`p` instead of logits
+            (sigmoid only; mmdet's ``activated``); the logarithms are
+            clamped at -100 as in ``binary_cross_entropy``.
         compiled: run the compiled kernel (see :mod:`.compile`).
     """
     check_reduction(reduction)
     if reduction == 'sum' and avg_factor is not None:
         raise ValueError("avg_factor can not be used with reduction='sum'")
     gamma = check_gamma(gamma)
-    check_class_target(pred, target)
-    channels = pred.shape[-1]
+    if activated and not use_sigmoid:
+        raise ValueError('activated=True (probabilities) needs '
+                         'use_sigmoid=True')
+    if check_class_target(pred, target, dense=use_sigmoid):
+        if use_sigmoid:
+            check_class_indices(target, pred.shape[1],
+                                'sigmoid: C = pred.shape[1] is background')
+        else:
+            check_class_indices(target, pred.shape[1] - 1,
+                                'softmax: the classes of pred.shape[1]')
+    channels = pred.shape[1]
     if not isinstance(alpha, Tensor):
         alpha = check_alpha(alpha)
     # A tensor alpha is taken as validated: checking its values would wait
@@ -206,16 +259,31 @@ def focal_loss(pred: Tensor,
         if alpha.numel() != channels:
             raise ValueError(f'alpha has {alpha.numel()} values but pred has '
                              f'{channels} class channels')
-        alpha = alpha.to(pred.device).flatten()
+        alpha = alpha.flatten()
     loss_shape = pred.shape if use_sigmoid else pred.shape[:1]
     weight = broadcast_weight(weight, loss_shape)
+    return _focal_loss(pred, target, weight, gamma, alpha, use_sigmoid,
+                       reduction, avg_factor, activated, compiled)
+
+
+def _focal_loss(pred, target, weight, gamma, alpha, use_sigmoid, reduction,
+                avg_factor, activated, compiled):
+    """:func:`focal_loss` past its checks (arguments already validated)."""
     summed = reduction != 'none'
-    loss = _focal_kernel(pred, target, weight, gamma, alpha, use_sigmoid,
-                         summed, compiled=compiled)
+    dtype = opmath_dtype(pred.dtype)
+    gamma = scalar('gamma', gamma, pred.device, dtype)
+    alpha = _alpha_args(alpha, pred, use_sigmoid)
+    if use_sigmoid:
+        loss = differentiable(_sigmoid_focal, compiled, pred, target, weight,
+                              gamma, *alpha, activated, summed)
+    else:
+        loss = differentiable(_softmax_focal, compiled, pred, target, weight,
+                              gamma, *alpha, summed)
     if not summed:
         return loss
     if reduction == 'sum':
-        return reduce_loss(loss, 'sum', avg_factor)
+        return loss
     if avg_factor is None:
+        loss_shape = pred.shape if use_sigmoid else pred.shape[:1]
         return loss / max(loss_shape.numel(), 1)
     return reduce_loss(loss, 'mean', avg_factor)

@@ -33,22 +33,35 @@ processes, so the averaged gradient (and the mean of the logged losses) is
 exactly that of one process computing :math:`L` on the whole batch.
 
 Each loss is two passes over the elements: one computes :math:`g` and counts
-the regions, one the loss and (in the same pass) its derivative, which the
-backward pass only scales. In a single process both passes and the density
-update are one compiled graph; distributed, the counts are all-reduced
-between two.
+the regions (writing each element's slot, one byte), one reads the slots and
+computes the loss and (in the same pass) its derivative, which the backward
+pass only scales. Each pass is one compiled graph; in a single process the
+first includes the density update, distributed the counts are all-reduced
+between the two.
 """
 from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
 
-from .compile import kernel
-from .gradient_density import (bin_counts, bin_slots, global_counts,
-                               harmonizing_weights, slot_region, world_size)
-from .numerics import opmath, sigmoid_parts
-from .reduction import (broadcast_weight, check_class_target,
-                        check_reduction, check_same_shape)
+from .compile import differentiable, kernel
+from .gradient_density import (
+    bin_counts,
+    bin_slots,
+    global_counts,
+    harmonizing_weights,
+    slot_region,
+    world_size,
+)
+from .numerics import opmath, opmath_dtype, scalar, sigmoid_parts
+from .reduction import (
+    broadcast_weight,
+    check_class_indices,
+    check_class_target,
+    check_reduction,
+    check_same_shape,
+    weighted_result,
+)
 from .targets import dense_target
 
 
@@ -58,70 +71,8 @@ def _valid(weight: Optional[Tensor], like: Tensor) -> Tensor:
     return weight > 0
 
 
-def _in_range(target: Tensor, channels: int) -> Tensor:
-    if target.dim() == 2:
-        return torch.ones((), dtype=torch.bool, device=target.device)
-    return (target >= 0) & (target < channels)
-
-
-class _HarmonizedBCE(torch.autograd.Function):
-    """:math:`\\beta` times binary cross-entropy, element-wise."""
-
-    @staticmethod
-    def forward(ctx, pred, target, slots, table):
-        x = opmath(pred)
-        t = dense_target(target, x)
-        p, _, bce = sigmoid_parts(x, t)
-        beta = table.to(x.dtype)[slot_region(slots, table.shape[0] - 1)]
-        if ctx.needs_input_grad[0]:
-            ctx.save_for_backward((beta * (p - t)).to(pred.dtype))
-        return beta * bce
-
-    @staticmethod
-    def backward(ctx, grad):
-        derivative, = ctx.saved_tensors
-        return grad * derivative, None, None, None
-
-
-class _HarmonizedCE(torch.autograd.Function):
-    """:math:`\\beta` times softmax cross-entropy, per row."""
-
-    @staticmethod
-    def forward(ctx, pred, target, slots, table):
-        x = opmath(pred)
-        t = dense_target(target, x)
-        log_p = torch.log_softmax(x, dim=-1)
-        beta = table.to(x.dtype)[slot_region(slots, table.shape[0] - 1)]
-        if ctx.needs_input_grad[0]:
-            p = torch.exp(log_p)
-            derivative = p * t.sum(-1, keepdim=True) - t
-            ctx.save_for_backward(
-                (beta.unsqueeze(-1) * derivative).to(pred.dtype))
-        return -beta * (t * log_p).sum(-1)
-
-    @staticmethod
-    def backward(ctx, grad):
-        derivative, = ctx.saved_tensors
-        return grad.unsqueeze(-1) * derivative, None, None, None
-
-
-class _HarmonizedASL1(torch.autograd.Function):
-    """:math:`\\beta` times Authentic Smooth L1, element-wise."""
-
-    @staticmethod
-    def forward(ctx, pred, target, slots, table, mu):
-        diff = opmath(pred) - target
-        root = torch.sqrt(diff * diff + mu * mu)
-        bins = table.shape[0] - 1
-        beta = table.to(diff.dtype)[slot_region(slots, bins)]
-        if ctx.needs_input_grad[0]:
-            ctx.save_for_backward((beta * diff / root).to(pred.dtype))
-        return beta * (root - mu)
-
-    @staticmethod
-    def backward(ctx, grad):
-        derivative, = ctx.saved_tensors
-        return grad * derivative, None, None, None, None
+def _beta(slots: Tensor, table: Tensor, dtype: torch.dtype) -> Tensor:
+    return table.to(dtype)[slot_region(slots, table.shape[0] - 1)]
 
 
 def _ghmc_slots(pred, target, weight, bins, use_sigmoid):
@@ -129,65 +80,33 @@ def _ghmc_slots(pred, target, weight, bins, use_sigmoid):
     t = dense_target(target, x)
     valid = _valid(weight, x)
     if use_sigmoid:
-        # sigmoid_parts as in the loss pass, so that a compiled graph
-        # computes the exponential once when it fuses the two
+        # sigmoid_parts as in the loss pass (the same rounding of g)
         g = (sigmoid_parts(x, t)[0] - t).abs()
     else:
         g = 0.5 * (torch.softmax(x, dim=-1) - t).abs().sum(-1)
-        valid = valid & _in_range(target, x.shape[-1])
-    slots = bin_slots(g, valid.expand_as(g), bins)
-    counts, slots = bin_counts(slots, bins)
-    return slots, counts
-
-
-def _ghmc_weighted(pred, target, weight, slots, table, use_sigmoid):
-    function = _HarmonizedBCE if use_sigmoid else _HarmonizedCE
-    loss = function.apply(pred, target, slots, table)
-    return loss if weight is None else loss * weight
+    return bin_slots(g, valid.expand_as(g), bins)
 
 
 def _ghmr_slots(pred, target, weight, bins, mu):
     diff = (opmath(pred) - target).detach()
     # the loss pass's root (mmdet's up to the order of one exact addition)
     g = (diff / torch.sqrt(diff * diff + mu * mu)).abs()
-    slots = bin_slots(g, _valid(weight, diff).expand_as(g), bins)
-    counts, slots = bin_counts(slots, bins)
-    return slots, counts
+    return bin_slots(g, _valid(weight, diff).expand_as(g), bins)
 
 
-def _ghmr_weighted(pred, target, weight, slots, table, mu):
-    loss = _HarmonizedASL1.apply(pred, target, slots, table, mu)
-    return loss if weight is None else loss * weight
+def _density(slots_fn, pred, target, weight, acc_sum, momentum, option):
+    """The first pass and the density update, for a single process:
+    ``(slots, table, new_acc_sum, total)``."""
+    slots = slots_fn(pred, target, weight, acc_sum.shape[0], option)
+    counts = bin_counts(slots, acc_sum.shape[0])
+    return (slots,) + harmonizing_weights(counts, acc_sum, momentum)
 
 
-def _reduce(loss: Tensor, reduction: str, total: Tensor,
-            processes: int) -> Tensor:
-    if reduction == 'none':
-        return loss
-    loss = loss.sum()
-    return loss * (processes / total) if reduction == 'mean' else loss
-
-
-def _local(slots_fn, weighted_fn, pred, target, weight, acc_sum, momentum,
-           option, reduction):
-    """Both passes and the density update, for a single process."""
-    slots, counts = slots_fn(pred, target, weight, acc_sum.shape[0], option)
-    table, new_acc_sum, total = harmonizing_weights(counts, acc_sum,
-                                                    momentum)
-    loss = weighted_fn(pred, target, weight, slots, table, option)
-    return _reduce(loss, reduction, total, 1), new_acc_sum
-
-
-def _distributed(slots_fn, weighted_fn, pred, target, weight, acc_sum,
-                 momentum, option, reduction, compiled):
-    """The two passes with the counts all-reduced between them."""
-    slots, counts = slots_fn(pred, target, weight, acc_sum.shape[0], option,
-                             compiled=compiled)
-    counts, processes = global_counts(counts, True)
-    table, new_acc_sum, total = harmonizing_weights(counts, acc_sum, momentum)
-    loss = weighted_fn(pred, target, weight, slots, table, option,
-                       compiled=compiled)
-    return _reduce(loss, reduction, total, processes), new_acc_sum
+def _counts(slots_fn, pred, target, weight, bins, option):
+    """The first pass alone (distributed: the counts are all-reduced before
+    the update)."""
+    slots = slots_fn(pred, target, weight, bins, option)
+    return slots, bin_counts(slots, bins)
 
 
 # Slots are in range of the table by construction: no bounds check per
@@ -195,21 +114,82 @@ def _distributed(slots_fn, weighted_fn, pred, target, weight, acc_sum,
 _OPTIONS = {'assert_indirect_indexing': False}
 
 
-# One compiled graph per task and path (each kernel keeps its own cache).
 @kernel(options=_OPTIONS)
-def _ghmc_local(*args):
-    return _local(_ghmc_slots, _ghmc_weighted, *args)
+def _ghmc_density(*args):
+    return _density(_ghmc_slots, *args)
 
 
 @kernel(options=_OPTIONS)
-def _ghmr_local(*args):
-    return _local(_ghmr_slots, _ghmr_weighted, *args)
+def _ghmr_density(*args):
+    return _density(_ghmr_slots, *args)
 
 
-_ghmc_slots_kernel = kernel(_ghmc_slots, options=_OPTIONS)
-_ghmc_weighted_kernel = kernel(_ghmc_weighted, options=_OPTIONS)
-_ghmr_slots_kernel = kernel(_ghmr_slots, options=_OPTIONS)
-_ghmr_weighted_kernel = kernel(_ghmr_weighted, options=_OPTIONS)
+@kernel(options=_OPTIONS)
+def _ghmc_counts(*args):
+    return _counts(_ghmc_slots, *args)
+
+
+@kernel(options=_OPTIONS)
+def _ghmr_counts(*args):
+    return _counts(_ghmr_slots, *args)
+
+
+@kernel(options=_OPTIONS)
+def _harmonized_ce(pred, target, weight, slots, table, use_sigmoid, summed,
+                   derivative):
+    r""":math:`\beta` times binary cross-entropy (element-wise) or softmax
+    cross-entropy (per row), and its derivative."""
+    x = opmath(pred)
+    t = dense_target(target, x)
+    beta = _beta(slots, table, x.dtype)
+    d = None
+    if use_sigmoid:
+        p, _, bce = sigmoid_parts(x, t)
+        loss = beta * bce
+        if derivative:
+            d = beta * (p - t)
+    else:
+        log_p = torch.log_softmax(x, dim=-1)
+        loss = -beta * (t * log_p).sum(-1)
+        if derivative:
+            p = torch.exp(log_p)
+            d = beta.unsqueeze(-1) * (p * t.sum(-1, keepdim=True) - t)
+    return weighted_result(loss, d, weight, summed, pred.dtype)
+
+
+@kernel(options=_OPTIONS)
+def _harmonized_asl1(pred, target, weight, slots, table, mu, summed,
+                     derivative):
+    r""":math:`\beta` times Authentic Smooth L1, element-wise, and its
+    derivative."""
+    diff = opmath(pred) - target
+    root = torch.sqrt(diff * diff + mu * mu)
+    beta = _beta(slots, table, diff.dtype)
+    d = beta * diff / root if derivative else None
+    return weighted_result(beta * (root - mu), d, weight, summed, pred.dtype)
+
+
+def _ghm(density, counts, harmonized, pred, target, weight, acc_sum,
+         momentum, option, reduction, all_reduce, compiled):
+    """Both passes, the density update and the reduction."""
+    momentum = scalar('momentum', momentum, pred.device)
+    if all_reduce and world_size() > 1:
+        slots, counts = counts(pred, target, weight, acc_sum.shape[0],
+                               option, compiled=compiled)
+        counts, processes = global_counts(counts, True)
+        table, new_acc_sum, total = harmonizing_weights(counts, acc_sum,
+                                                        momentum)
+    else:
+        processes = 1
+        slots, table, new_acc_sum, total = density(
+            pred, target, weight, acc_sum, momentum, option,
+            compiled=compiled)
+    summed = reduction != 'none'
+    loss = differentiable(harmonized, compiled, pred, target, weight, slots,
+                          table, option, summed)
+    if reduction == 'mean':
+        loss = loss * (processes / total)
+    return loss, new_acc_sum
 
 
 def ghmc_loss(pred: Tensor,
@@ -226,9 +206,9 @@ def ghmc_loss(pred: Tensor,
     Args:
         pred: logits, (N, C) for sigmoid (one per foreground class) or (N, K)
             for softmax (K = C + 1, background last).
-        target: class indices (N,) (integer; sigmoid: a label outside [0, C)
-            is background, an all-negative row; softmax: a label outside
-            [0, K) is ignored) or one-hot / soft targets of pred's shape.
+        target: class indices (N,) (integer; sigmoid: in [0, C], C the
+            background, an all-negative row; softmax: in [0, K - 1]; any
+            other value raises) or one-hot / soft targets of pred's shape.
         weight: label weights, (N,) or (N, 1) per row, or (N, C) / (N * C,)
             per element (sigmoid); elements with weight 0 are ignored.
         acc_sum: moving average :math:`S` of the region counts; its length
@@ -244,14 +224,16 @@ def ghmc_loss(pred: Tensor,
         ``(loss, new_acc_sum)``; ``new_acc_sum`` is to be stored by the caller.
     """
     check_reduction(reduction)
-    check_class_target(pred, target)
+    if check_class_target(pred, target):
+        upper = pred.shape[1] if use_sigmoid else pred.shape[1] - 1
+        check_class_indices(target, upper, (
+            'sigmoid: C = pred.shape[1] is background' if use_sigmoid else
+            'softmax: the classes of pred.shape[1]'))
     loss_shape = pred.shape if use_sigmoid else pred.shape[:1]
     weight = broadcast_weight(weight, loss_shape)
-    args = (pred, target, weight, acc_sum, momentum, use_sigmoid, reduction)
-    if all_reduce and world_size() > 1:
-        return _distributed(_ghmc_slots_kernel, _ghmc_weighted_kernel, *args,
-                            compiled=compiled)
-    return _ghmc_local(*args, compiled=compiled)
+    return _ghm(_ghmc_density, _ghmc_counts, _harmonized_ce, pred, target,
+                weight, acc_sum, momentum, use_sigmoid, reduction, all_reduce,
+                compiled)
 
 
 def ghmr_loss(pred: Tensor,
@@ -281,9 +263,8 @@ def ghmr_loss(pred: Tensor,
     check_reduction(reduction)
     check_same_shape(pred, target)
     weight = broadcast_weight(weight, pred.shape)
-    target = target.to(torch.promote_types(pred.dtype, torch.float32))
-    args = (pred, target, weight, acc_sum, momentum, mu, reduction)
-    if all_reduce and world_size() > 1:
-        return _distributed(_ghmr_slots_kernel, _ghmr_weighted_kernel, *args,
-                            compiled=compiled)
-    return _ghmr_local(*args, compiled=compiled)
+    dtype = opmath_dtype(pred.dtype)
+    mu = scalar('mu', mu, pred.device, dtype)
+    return _ghm(_ghmr_density, _ghmr_counts, _harmonized_asl1, pred,
+                target.to(dtype), weight, acc_sum, momentum, mu, reduction,
+                all_reduce, compiled)

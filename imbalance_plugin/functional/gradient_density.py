@@ -34,7 +34,7 @@ negatives), and successive increments of a single counter would otherwise
 serialise. An element's *slot* is its region (or ``bins`` when invalid)
 plus ``(bins + 1) * lane``.
 """
-from typing import Tuple
+from typing import Tuple, Union
 
 import torch
 import torch.distributed as dist
@@ -94,24 +94,19 @@ def slot_region(slots: Tensor, bins: int) -> Tensor:
 
 
 @torch.library.custom_op('imbalance_plugin::bin_counts', mutates_args=())
-def bin_counts(slots: Tensor, bins: int) -> Tuple[Tensor, Tensor]:
-    """Valid elements per region, float32 (bins,), from :func:`bin_slots`,
-    and a copy of ``slots``.
+def bin_counts(slots: Tensor, bins: int) -> Tensor:
+    """Valid elements per region, float32 (bins,), from :func:`bin_slots`.
 
     One ``bincount``; a custom op so that ``torch.compile`` keeps it whole
-    (its output size does not depend on the data). Returning the slots
-    makes a compiled graph read them back (one byte each) in its second pass
-    instead of recomputing them.
+    (its output size does not depend on the data).
     """
     counts = torch.bincount(slots.reshape(-1), minlength=LANES * (bins + 1))
-    counts = counts.view(LANES, bins + 1)[:, :bins].sum(0)
-    return counts.to(torch.float32), slots.clone()
+    return counts.view(LANES, bins + 1)[:, :bins].sum(0).to(torch.float32)
 
 
 @bin_counts.register_fake
 def _(slots, bins):
-    return (slots.new_empty((bins,), dtype=torch.float32),
-            torch.empty_like(slots))
+    return slots.new_empty((bins,), dtype=torch.float32)
 
 
 def world_size() -> int:
@@ -135,7 +130,8 @@ def global_counts(counts: Tensor, all_reduce: bool) -> Tuple[Tensor, int]:
 
 
 def harmonizing_weights(counts: Tensor, acc_sum: Tensor,
-                        momentum: float) -> Tuple[Tensor, Tensor, Tensor]:
+                        momentum: Union[float, Tensor]
+                        ) -> Tuple[Tensor, Tensor, Tensor]:
     r"""Per-region weights from this batch's counts and the moving average.
 
     Args:

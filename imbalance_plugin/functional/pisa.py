@@ -18,7 +18,6 @@ operations, no Python loop over classes, ground truths or groups. Keys are
 built exactly like mmdet 3.3.0's (``iou + (m - r)`` and ``(n - r) + score`` in
 float32), so equal keys break ties the same way (stable sorts, by index).
 """
-import numpy as np
 import torch
 
 
@@ -168,24 +167,20 @@ def loss_preserving_weights(weights, loss, ref_weights=None):
     ``weights * sum(l * ref) / sum(l * weights)`` with ``l`` the loss of each
     sample (a row of a loss of more than one dimension, e.g. sigmoid losses,
     (n, C), is summed first); ``ref`` defaults to ones. The ratio is 1 where
-    the new sum is 0 (no NaN). Tensors, or numpy arrays for small host-side
-    bookkeeping.
+    the new sum is 0 (no NaN).
 
     Args:
-        weights (Tensor | ndarray): (n,) new weights.
-        loss (Tensor | ndarray): (n,) or (n, ...) unreduced loss of the n
-            samples.
-        ref_weights (Tensor | ndarray, optional): (n,) original weights.
+        weights (Tensor): (n,) new weights.
+        loss (Tensor): (n,) or (n, ...) unreduced loss of the n samples.
+        ref_weights (Tensor, optional): (n,) original weights.
 
     Returns:
-        Tensor | ndarray: (n,) rescaled weights.
+        Tensor: (n,) rescaled weights.
     """
-    if loss.ndim > 1:
-        loss = loss.sum(tuple(range(1, loss.ndim)))
+    if loss.dim() > 1:
+        loss = loss.sum(tuple(range(1, loss.dim())))
     ref_sum = loss.sum() if ref_weights is None else (loss * ref_weights).sum()
     new_sum = (loss * weights).sum()
-    if isinstance(weights, np.ndarray):
-        return weights * (ref_sum / new_sum) if new_sum != 0 else weights
     safe = new_sum != 0
     ratio = torch.where(safe, ref_sum / torch.where(safe, new_sum, 1.), 1.)
     return weights * ratio
@@ -274,24 +269,23 @@ def nms_match_leaders(boxes, scores, keep, iou_thr):
     return leaders
 
 
-def score_hlr_order(scores, leaders):
+def score_hlr_order(scores, local_rank):
     """Score-HLR order of valid negatives.
 
-    Local rank ``l``: rank of the score inside the NMS-match group. HLR: rank
-    over all samples by the key ``(n - l) + score``, i.e. by local rank, then
-    by score.
+    Local rank ``l``: rank of the score inside the negative's NMS-match
+    group (:func:`nms_match_leaders`, then :func:`segment_rank`). HLR: rank
+    over all samples by the float key ``(n - l) + score``, i.e. by local
+    rank, then by score; equal keys by index.
 
     Args:
         scores (Tensor): (n,) max foreground score of each valid negative.
-        leaders (Tensor): (n,) group id of each (:func:`nms_match_leaders`).
+        local_rank (Tensor): (n,) int local rank of each.
 
     Returns:
         Tensor: (n,) indices of the negatives from highest to lowest
         importance.
     """
-    n = scores.numel()
-    local_rank = segment_rank(scores, leaders)
-    importance = (n - local_rank.float()) + scores
+    importance = (scores.numel() - local_rank.float()) + scores
     return torch.sort(importance, descending=True, stable=True).indices
 
 
@@ -309,8 +303,6 @@ def score_hlr_weights(num_hlr, num_rand, num_valid, k=0.5, bias=0.,
     """
     num = num_hlr + num_rand
     up_bound = max(num, num_valid)
-    # u depends on the counts only: made in numpy, about a microsecond per
-    # operation against torch's ten on a CPU.
-    rank = np.minimum(np.arange(num, dtype=np.float32), max(num_hlr - 1, 0))
-    u = torch.from_numpy((up_bound - rank) / up_bound).to(device)
-    return power_map(u, k, bias)
+    rank = torch.arange(num, dtype=torch.float32, device=device).clamp_(
+        max=max(num_hlr - 1, 0))
+    return power_map((up_bound - rank) / up_bound, k, bias)

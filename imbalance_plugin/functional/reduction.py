@@ -30,16 +30,20 @@ def check_same_shape(pred: Tensor, target: Tensor, what: str = 'target'):
                          f'{tuple(pred.shape)}, {what} {tuple(target.shape)}')
 
 
-def check_class_target(pred: Tensor, target: Tensor):
-    """Checks a classification target against ``pred`` of shape (N, C).
+def check_class_target(pred: Tensor, target: Tensor,
+                       dense: bool = False) -> bool:
+    """Checks a classification target against ``pred``.
 
-    The target is either class indices of shape (N,) (an integer tensor) or
-    one-hot / soft targets of shape (N, C). Returns True for class indices.
+    ``pred`` is (N, C) and the target class indices of shape (N,) (an
+    integer tensor) or one-hot / soft targets of shape (N, C); with ``dense``
+    ``pred`` may also have more dimensions, such as (B, C, H, W), with a
+    target of the same shape. Returns True for class indices.
     """
-    if pred.dim() != 2:
-        raise ValueError(f'pred must have shape (N, C), got '
+    if pred.dim() != 2 and not (dense and pred.dim() > 2):
+        shapes = '(N, C) or (B, C, ...)' if dense else '(N, C)'
+        raise ValueError(f'pred must have shape {shapes}, got '
                          f'{tuple(pred.shape)}')
-    if target.dim() == 1:
+    if target.dim() == 1 and pred.dim() == 2:
         if target.shape[0] != pred.shape[0] or target.is_floating_point():
             raise ValueError(
                 'pred and target shapes differ: pred '
@@ -49,6 +53,22 @@ def check_class_target(pred: Tensor, target: Tensor):
         return True
     check_same_shape(pred, target)
     return False
+
+
+def check_class_indices(target: Tensor, upper: int, meaning: str):
+    """Raises unless every class index lies in ``[0, upper]``.
+
+    Without a host sync: a device-side assertion, which raises at once on
+    CPU and fails the next synchronising call on an accelerator.
+    """
+    if target.numel() == 0:
+        return
+    low, high = torch.aminmax(target)
+    torch._assert_async(
+        (low >= 0) & (high <= upper),
+        f'class-index target out of range: every label must lie in [0, '
+        f'{upper}] ({meaning}); is num_classes of the head that of the '
+        'dataset?')
 
 
 def broadcast_weight(weight: Optional[Tensor], shape: torch.Size,
@@ -95,3 +115,30 @@ def reduce_loss(loss: Tensor, reduction: str,
         # The mean of no element is 0 here, not NaN.
         return loss.sum() / max(loss.numel(), 1)
     return loss.sum() / (avg_factor + _EPS)
+
+
+def weighted_result(loss: Tensor, derivative: Optional[Tensor],
+                    weight: Optional[Tensor], summed: bool, dtype):
+    """``(loss, derivative, element_loss)`` of a kernel: the element losses
+    and the derivative times ``weight`` (which has the loss's shape or
+    broadcasts to it), ``loss`` their sum if asked, the derivative in
+    ``dtype`` (pred's).
+
+    Returning the element losses makes a compiled kernel write them once
+    and sum what it wrote, in the loop that computes the derivative; without
+    them TorchInductor recomputes every element in a second loop for the
+    sum. The sum accumulates in float64: TorchInductor's CPU code for a
+    float32 sum depends on the number of elements (above 4096 it sums in
+    chunks), which would specialise a kernel to that size.
+    """
+    if weight is not None:
+        loss = loss * weight
+        if derivative is not None:
+            if weight.dim() < derivative.dim():
+                weight = weight.unsqueeze(-1)
+            derivative = derivative * weight
+    if derivative is not None:
+        derivative = derivative.to(dtype)
+    if not summed:
+        return loss, derivative, loss
+    return loss.sum(dtype=torch.float64).to(loss.dtype), derivative, loss

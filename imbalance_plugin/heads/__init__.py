@@ -1,3 +1,5 @@
 """Registered heads of the plugin; importing this package registers them."""
+from .ohem_retina_head import OHEMRetinaHead  # noqa: F401
 from .pisa_retina_head import PISARetinaHead  # noqa: F401
 from .pisa_roi_head import PISARoIHead  # noqa: F401
+from .pisa_ssd_head import PISASSDHead  # noqa: F401

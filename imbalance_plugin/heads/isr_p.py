@@ -10,17 +10,19 @@ the positives' classification loss keeps its sum:
 with ``L_j`` the unreduced classification loss of positive ``j`` (summed
 over classes for a sigmoid loss) and ``lw`` the original label weights.
 
-``L`` is an input: a head whose loss is element-wise reads it from its
-unreduced loss of all samples (:mod:`~imbalance_plugin.heads.elementwise_loss`),
-any other head calls its loss once more on the positives
-(:func:`positives_loss`).
+``L`` is an input: the heads call their own loss once more on the
+positives, without gradient and leaving a stateful loss's buffers as they
+are (:func:`positives_loss`).
 """
 import torch
 
-from imbalance_plugin.functional.delta_xywh import decode
-from imbalance_plugin.functional.pisa import (aligned_box_iou, isr_p_weights,
-                                              loss_preserving_weights)
-from imbalance_plugin.heads.unreduced_loss import unreduced_loss
+from imbalance_plugin.functional.pisa import (
+    aligned_box_iou,
+    isr_p_weights,
+    loss_preserving_weights,
+)
+from imbalance_plugin.losses.unreduced_loss import unreduced_loss
+from imbalance_plugin.samplers.box_decoding import decode
 
 
 def positive_indices(labels, num_classes):

@@ -23,17 +23,26 @@ from mmdet.models.utils import unpack_gt_instances
 from mmdet.structures.bbox import bbox2roi, get_box_tensor
 
 from imbalance_plugin.functional.pisa import carl_loss, carl_weights
-from imbalance_plugin.heads.isr_p import (isr_p_label_weights,
-                                          positive_indices, positives_loss)
-from imbalance_plugin.heads.pisa_retina_head import (check_pisa_cfg,
-                                                     class_probability,
-                                                     gt_groups_of, pisa_part,
-                                                     weights_where)
+from imbalance_plugin.heads.isr_p import (
+    isr_p_label_weights,
+    positive_indices,
+    positives_loss,
+)
+from imbalance_plugin.heads.pisa_common import (
+    PISA_WEIGHTS_ATTRIBUTE,
+    class_probability,
+    gt_groups_of,
+    pisa_cfg,
+    weights_where,
+)
 from imbalance_plugin.heads.pooled_roi_features import (
-    attach_roi_align_grad, pool_rois, supports_pooled_reuse)
-from imbalance_plugin.heads.unreduced_loss import preserved_buffers
+    attach_roi_align_grad,
+    pool_rois,
+    supports_pooled_reuse,
+)
+from imbalance_plugin.losses.unreduced_loss import preserved_buffers
 from imbalance_plugin.registry import MODELS
-from imbalance_plugin.samplers.sampling_result import sampling_result
+from imbalance_plugin.samplers import ScoreHLRSampler
 
 
 @MODELS.register_module()
@@ -43,7 +52,7 @@ class PISARoIHead(StandardRoIHead):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        check_pisa_cfg(self.train_cfg, type(self).__name__)
+        self.pisa_cfg = pisa_cfg(self.train_cfg, type(self).__name__)
 
     def loss(self, x, rpn_results_list, batch_data_samples):
         """Assigns and samples the proposals, returns the RoI losses.
@@ -59,7 +68,7 @@ class PISARoIHead(StandardRoIHead):
         """
         batch_gt_instances, batch_gt_instances_ignore, _ = \
             unpack_gt_instances(batch_data_samples)
-        score_hlr = hasattr(self.bbox_sampler, 'select_negatives')
+        score_hlr = isinstance(self.bbox_sampler, ScoreHLRSampler)
         sampling_results, neg_weights, neg_pooled = [], [], []
         for i, rpn_results in enumerate(rpn_results_list):
             rpn_results.priors = rpn_results.pop('bboxes')
@@ -102,36 +111,33 @@ class PISARoIHead(StandardRoIHead):
 
     def _score_hlr_sample(self, assign_result, rpn_results, gt_instances,
                           feats):
-        """Score-HLR sampling of one image, scoring the negatives here.
+        """Score-HLR sampling of one image, the negatives scored by this
+        head, their pooled features kept.
 
         Returns:
             tuple: SamplingResult, the negatives' weights, and their pooled
             features (None when they cannot be reused).
         """
-        sampler = self.bbox_sampler
-        priors, gt_flags = sampler.prepare(assign_result, rpn_results,
-                                           gt_instances)
-        pos_inds, num_expected_neg = sampler.sample_positives(assign_result)
-        candidates = sampler.negative_candidates(assign_result)
-        neg_priors = priors[candidates]
-        cls_score = bbox_pred = pooled = None
         extractor = self.bbox_roi_extractor
+        feats = feats[:extractor.num_inputs]
         reuse = supports_pooled_reuse(extractor)
-        if candidates.numel() > 0:
-            with torch.no_grad():
-                feats = feats[:extractor.num_inputs]
-                rois = bbox2roi([neg_priors])
-                pooled = pool_rois(extractor, feats, rois) if reuse else \
-                    extractor(feats, rois)
-                cls_score, bbox_pred = self._head_forward(pooled)
-        select, weights = sampler.select_negatives(cls_score, bbox_pred,
-                                                   neg_priors,
-                                                   num_expected_neg)
-        result = sampling_result(pos_inds, candidates[select], priors,
-                                 gt_instances.bboxes, assign_result,
-                                 gt_flags)
-        reuse = reuse and pooled is not None
-        return result, weights, pooled[select] if reuse else None
+        pooled = []
+
+        def score_negatives(neg_priors):
+            rois = bbox2roi([neg_priors])
+            pooled.append(pool_rois(extractor, feats, rois) if reuse else
+                          extractor(feats, rois))
+            return self._head_forward(pooled[0])
+
+        result, weights = self.bbox_sampler.sample(
+            assign_result, rpn_results, gt_instances,
+            score_negatives=score_negatives, bbox_head=self.bbox_head)
+        if not (reuse and pooled):
+            return result, weights, None
+        # The sampler scored the negative candidates in index order: a
+        # sampled negative's row is the count of negatives before it.
+        row = (assign_result.gt_inds == 0).cumsum(0) - 1
+        return result, weights, pooled[0][row[result.neg_inds]]
 
     def _bbox_feats(self, x, sampling_results, neg_pooled):
         """RoI features of the sampled RoIs, reusing the pooled negatives."""
@@ -196,7 +202,7 @@ class PISARoIHead(StandardRoIHead):
             pisa_weights['isr_n'] = weights_where(labels == num_classes,
                                                   label_weights)
 
-        isr_cfg = pisa_part(self.train_cfg, 'isr')
+        isr_cfg = self.pisa_cfg['isr']
         if isr_cfg is not None:
             # bbox_head.loss computes the classification loss (and its
             # accuracy) itself: ISR-P calls loss_cls once more on the
@@ -216,10 +222,9 @@ class PISARoIHead(StandardRoIHead):
                                         label_weights, bbox_targets,
                                         bbox_weights)
 
-        carl_cfg = pisa_part(self.train_cfg, 'carl')
+        carl_cfg = self.pisa_cfg['carl']
         if carl_cfg is not None:
-            pos_inds = ((labels >= 0) &
-                        (labels < num_classes)).nonzero().view(-1)
+            pos_inds = positive_indices(labels, num_classes)
             pos_labels = labels[pos_inds]
             loss_fn = self.bbox_head.loss_bbox
             with preserved_buffers(loss_fn):
@@ -235,7 +240,7 @@ class PISARoIHead(StandardRoIHead):
                                                bbox_targets.size(0),
                                                **carl_cfg)
             pisa_weights['carl'] = carl_weights(scores.detach(), **carl_cfg)
-        self.last_pisa_weights = pisa_weights
+        setattr(self, PISA_WEIGHTS_ATTRIBUTE, pisa_weights)
         bbox_results.update(loss_bbox=loss_bbox)
         return bbox_results
 

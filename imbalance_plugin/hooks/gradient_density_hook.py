@@ -21,10 +21,12 @@ visualiser backend (TensorBoard, W&B) receive them:
   ``message_hub.update_info`` under ``ghm/<path>/density`` and
   ``ghm/<path>/weight``.
 * for every module that exposes the PISA weights of its last training step
-  in an attribute :data:`PISA_WEIGHTS_ATTRIBUTE` (``last_pisa_weights``: a
-  dict with any of the keys ``'isr_p'``, ``'isr_n'``, ``'carl'``, each a
-  tensor of weights, NaN marking elements that are not weights of that
-  kind), ``pisa/<path>/<key>_mean``, ``_min`` and ``_max``.
+  in the attribute named by
+  :data:`~imbalance_plugin.heads.pisa_common.PISA_WEIGHTS_ATTRIBUTE`
+  (``last_pisa_weights``: a dict with any of the keys ``'isr_p'``,
+  ``'isr_n'``, ``'carl'``, each a tensor of weights, NaN marking elements
+  that are not weights of that kind), ``pisa/<path>/<key>_mean``, ``_min``
+  and ``_max``.
 
 Values are read once per logging iteration, in one transfer; between
 logging iterations the hook does nothing. A model without GHM modules or
@@ -41,13 +43,10 @@ from mmengine.model import is_model_wrapper
 from torch import Tensor, nn
 
 from ..functional.gradient_density import harmonizing_weights
+from ..heads.pisa_common import PISA_WEIGHT_KINDS, PISA_WEIGHTS_ATTRIBUTE
 from ..losses.ghm_loss import GHMC, GHMR
 from ..registry import HOOKS
 
-#: Attribute in which a module exposes the PISA weights of its last step.
-PISA_WEIGHTS_ATTRIBUTE = 'last_pisa_weights'
-#: Keys of that attribute's dict the hook summarises.
-PISA_PARTS = ('isr_p', 'isr_n', 'carl')
 PISA_STATISTICS = ('mean', 'min', 'max')
 
 
@@ -74,7 +73,7 @@ def pisa_weight_modules(model: nn.Module) -> List[Tuple[str, Dict]]:
         if isinstance(weights, dict):
             parts = {
                 part: weights[part]
-                for part in PISA_PARTS
+                for part in PISA_WEIGHT_KINDS
                 if isinstance(weights.get(part), Tensor)
             }
             if parts:

@@ -1,5 +1,6 @@
 """Registered losses of the plugin; importing this package registers them."""
 from .focal_loss import FocalLoss
 from .ghm_loss import GHMC, GHMR
+from .quality_focal_loss import QualityFocalLoss
 
-__all__ = ['FocalLoss', 'GHMC', 'GHMR']
+__all__ = ['FocalLoss', 'GHMC', 'GHMR', 'QualityFocalLoss']

@@ -2,7 +2,7 @@
 ValueError naming the parameter and its allowed values."""
 import math
 
-from ..functional.reduction import REDUCTIONS
+from ..functional.reduction import check_reduction
 
 
 def check_bool(value, name: str) -> bool:
@@ -33,12 +33,6 @@ def check_number(value, name: str, low=None, high=None, low_open=False,
 def check_positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f'{name} must be an integer >= 1, got {value!r}')
-    return value
-
-
-def check_reduction(value, name: str = 'reduction') -> str:
-    if value not in REDUCTIONS:
-        raise ValueError(f'{name} must be one of {REDUCTIONS}, got {value!r}')
     return value
 
 

@@ -4,9 +4,14 @@ from typing import Optional, Sequence, Union
 from torch import Tensor, nn
 
 from ..functional.focal import check_alpha, focal_loss
+from ..functional.reduction import check_reduction
 from ..registry import MODELS
-from ._validation import (check_bool, check_number, check_positive_int,
-                          check_reduction, resolve_reduction)
+from ._validation import (
+    check_bool,
+    check_number,
+    check_positive_int,
+    resolve_reduction,
+)
 
 
 @MODELS.register_module()
@@ -32,14 +37,19 @@ class FocalLoss(nn.Module):
         loss_weight: multiplier of the loss, >= 0.
         num_classes: number of foreground classes C; optional, checked
             against a per-class alpha and against pred.
+        activated: pred holds probabilities instead of logits (sigmoid
+            only), as mmdet's ``activated``.
         compiled: use the compiled kernels (see
             :mod:`imbalance_plugin.functional.compile`).
 
     ``forward(pred, target, weight=None, avg_factor=None,
     reduction_override=None)``: pred (N, C) logits (softmax: (N, C + 1));
-    target class indices (N,) with background C, or one-hot of pred's shape;
-    weight per row (N,) or per element; 'mean' divides the weighted sum by
-    avg_factor when given, else by the number of elements.
+    target class indices (N,) in [0, C] with background C (softmax: the
+    classes of pred; any other index raises), or one-hot of pred's shape;
+    sigmoid also takes dense logits such as (B, C, H, W) with a target (and
+    weight) of the same shape, as mmdet's FocalLoss does; weight per row (N,)
+    or per element; 'mean' divides the weighted sum by avg_factor when
+    given, else by the number of elements.
     """
 
     def __init__(self,
@@ -49,9 +59,14 @@ class FocalLoss(nn.Module):
                  reduction: str = 'mean',
                  loss_weight: float = 1.0,
                  num_classes: Optional[int] = None,
+                 activated: bool = False,
                  compiled: bool = True):
         super().__init__()
         self.use_sigmoid = check_bool(use_sigmoid, 'use_sigmoid')
+        self.activated = check_bool(activated, 'activated')
+        if activated and not use_sigmoid:
+            raise ValueError('activated=True (pred holds probabilities) '
+                             'needs use_sigmoid=True')
         self.gamma = check_number(gamma, 'gamma', low=0)
         self.reduction = check_reduction(reduction)
         self.loss_weight = check_number(loss_weight, 'loss_weight', low=0)
@@ -71,7 +86,8 @@ class FocalLoss(nn.Module):
     def extra_repr(self) -> str:
         return (f'use_sigmoid={self.use_sigmoid}, gamma={self.gamma}, '
                 f'alpha={self.alpha}, reduction={self.reduction!r}, '
-                f'loss_weight={self.loss_weight}')
+                f'loss_weight={self.loss_weight}, '
+                f'activated={self.activated}')
 
     def forward(self,
                 pred: Tensor,
@@ -80,7 +96,7 @@ class FocalLoss(nn.Module):
                 avg_factor: Optional[Union[float, Tensor]] = None,
                 reduction_override: Optional[str] = None) -> Tensor:
         reduction = resolve_reduction(self.reduction, reduction_override)
-        if self.num_classes is not None and pred.dim() == 2:
+        if self.num_classes is not None and pred.dim() >= 2:
             channels = self.num_classes + (0 if self.use_sigmoid else 1)
             if pred.shape[1] != channels:
                 raise ValueError(
@@ -90,5 +106,5 @@ class FocalLoss(nn.Module):
         loss = focal_loss(pred, target, weight, gamma=self.gamma,
                           alpha=self.alpha, use_sigmoid=self.use_sigmoid,
                           reduction=reduction, avg_factor=avg_factor,
-                          compiled=self.compiled)
+                          activated=self.activated, compiled=self.compiled)
         return self.loss_weight * loss

@@ -7,9 +7,14 @@ import torch
 from torch import Tensor, nn
 
 from ..functional.ghm import ghmc_loss, ghmr_loss
+from ..functional.reduction import check_reduction
 from ..registry import MODELS
-from ._validation import (check_bool, check_number, check_positive_int,
-                          check_reduction, resolve_reduction)
+from ._validation import (
+    check_bool,
+    check_number,
+    check_positive_int,
+    resolve_reduction,
+)
 
 
 class _GradientHarmonized(nn.Module):

@@ -9,91 +9,120 @@ the smallest HLR weight. The weights are rescaled so the sampled negatives'
 classification loss sum is unchanged.
 
 The sampler needs classification scores and box deltas of every negative
-candidate. :meth:`ScoreHLRSampler.sample` gets them like mmdet's sampler, by
-one extra forward of the RoI head given as ``context``, so it is a drop-in
-replacement. :class:`imbalance_plugin.PISARoIHead` instead calls the steps
-(:meth:`prepare`, :meth:`sample_positives`, :meth:`select_negatives`) itself
-and reuses the RoI features it pooled for the scoring in the loss.
+candidate, and the RoI head's loss, box coder and class count.
+:meth:`ScoreHLRSampler.sample` takes them as arguments (``score_negatives``,
+``bbox_head``), which is how :class:`imbalance_plugin.PISARoIHead` calls it;
+without them it gets them like mmdet's sampler, by one extra forward of the
+RoI head given as ``context``, so it is a drop-in replacement in mmdet's own
+RoI heads.
 
 Random draws (``torch.randperm``) are made in the same order and sizes as
 mmdet 3.3.0's ``ScoreHLRSampler``, so a seeded run samples the same RoIs.
 """
+import functools
 import math
+from array import array
 from itertools import chain
 
-import numpy as np
 import torch
 from mmcv.ops import nms
 from mmcv.ops.nms import ext_module as mmcv_ext
-from mmdet.models.losses import CrossEntropyLoss
 from mmdet.models.task_modules.samplers import BaseSampler
 from mmdet.structures.bbox import bbox2roi
 
-from imbalance_plugin.functional.delta_xywh import decode
-from imbalance_plugin.functional.pisa import (check_power_map,
-                                              loss_preserving_weights,
-                                              nms_match_leaders,
-                                              score_hlr_order,
-                                              score_hlr_weights)
-from imbalance_plugin.heads.unreduced_loss import unreduced_loss
+from imbalance_plugin.functional.pisa import (
+    check_power_map,
+    loss_preserving_weights,
+    nms_match_leaders,
+    score_hlr_order,
+    score_hlr_weights,
+    segment_rank,
+)
+from imbalance_plugin.losses.unreduced_loss import unreduced_loss
 from imbalance_plugin.registry import TASK_UTILS
+from imbalance_plugin.samplers.box_decoding import decode
 from imbalance_plugin.samplers.sampling_result import sampling_result
 
+#: How NMS-match groups the valid negatives: mmcv's C++ ``nms_match`` kernel
+#: (on the host), torch on the boxes' device, or the kernel for boxes on the
+#: CPU and torch elsewhere.
+GROUPINGS = ('auto', 'nms_match', 'torch')
 
-def _check_fraction(value, name, upper_open=False):
+
+def _check_fraction(value, name):
     if (isinstance(value, bool) or not isinstance(value, (int, float))
-            or not (0 <= value < 1 if upper_open else 0 <= value <= 1)):
-        bound = '[0, 1)' if upper_open else '[0, 1]'
+            or not 0 <= value <= 1):
         raise ValueError(
-            f'ScoreHLRSampler.{name} must be a number in {bound}, got '
+            f'ScoreHLRSampler.{name} must be a number in [0, 1], got '
             f'{value!r}')
 
 
-def hlr_order_of_groups(groups, scores, num_hlr):
-    """The first ``num_hlr`` indices in Score-HLR order, from the groups of
-    mmcv's ``nms_match`` kernel.
+@functools.lru_cache
+def _just_below(value):
+    """The float32 just below ``value``, as a Python float."""
+    return float(torch.nextafter(torch.tensor(value, dtype=torch.float32),
+                                 torch.tensor(-math.inf)))
 
-    The kernel lists each group by descending score, leader first, and the
-    groups by their leaders' scores, so the local rank ``l`` of a box is its
-    position in its group and the leaders are already in order. The key
-    ``(n - l) + score`` is formed in the scores' dtype as mmdet does, sorted
-    descending (ties by index).
+
+def _long_tensor(values):
+    """int64 tensor of an iterable of ints, through a C array (a Python list
+    of a thousand ints converts several times slower)."""
+    return torch.frombuffer(array('q', values), dtype=torch.long)
+
+
+def kernel_local_rank(groups, num):
+    """(num,) int64 local rank of each box from the ``nms_match`` kernel's
+    groups, which list each group by descending score: a box's local rank is
+    its position in its group.
 
     Args:
-        groups (list[list[int]]): the kernel's groups of box indices.
-        scores (ndarray): (n,) scores of the boxes.
-        num_hlr (int): how many indices to return, >= 1.
+        groups (list[list[int]]): the kernel's groups of box indices, not
+            empty.
+        num (int): number of boxes.
+    """
+    local_rank = torch.empty(num, dtype=torch.long)
+    local_rank[_long_tensor(chain.from_iterable(groups))] = _long_tensor(
+        chain.from_iterable(map(range, map(len, groups))))
+    return local_rank
+
+
+def hlr_order(boxes, scores, iou_thr, num_hlr, kernel):
+    """The first ``num_hlr`` boxes in Score-HLR order.
+
+    NMS-match groups the boxes, by mmcv's ``nms_match`` kernel (``kernel``)
+    or by torch (NMS, then each suppressed box joins its first overlapping
+    kept box, :func:`nms_match_leaders`); only that step differs. Group
+    leaders (local rank 0) come first in Score-HLR order, by score: when
+    there are ``num_hlr`` of them, no group needs its members ranked.
+
+    Args:
+        boxes (Tensor): (n, 4) decoded boxes of the valid negatives.
+        scores (Tensor): (n,) their max foreground scores.
+        iou_thr (float): IoU of the match (IoU >= ``iou_thr`` groups).
+        num_hlr (int): how many to return, in [1, n].
+        kernel (bool): group with the kernel.
 
     Returns:
-        ndarray: (num_hlr,) int64 box indices.
+        Tensor: (num_hlr,) int64 indices, on the boxes' device.
     """
-    if len(groups) >= num_hlr:
-        return np.fromiter((group[0] for group in groups[:num_hlr]),
-                           np.int64, num_hlr)
-    n = scores.size
-    members = np.fromiter(chain.from_iterable(groups), np.int64, n)
-    sizes = np.fromiter(map(len, groups), np.int64, len(groups))
-    local_rank = np.empty(n, dtype=scores.dtype)
-    local_rank[members] = np.arange(n) - np.repeat(np.cumsum(sizes) - sizes,
-                                                   sizes)
-    importance = (n - local_rank) + scores
-    return np.argsort(-importance, kind='stable')[:num_hlr]
-
-
-def _host_array(tensor):
-    """The tensor as a numpy array on the host (bfloat16 as float32)."""
-    if tensor.dtype == torch.bfloat16:
-        tensor = tensor.float()
-    return tensor.numpy(force=True)
-
-
-def _is_plain_softmax_ce(loss_cls, num_classes):
-    """Whether ``loss_cls`` is mmdet's softmax cross-entropy, unweighted per
-    class, with a positive loss weight and the background not ignored."""
-    return (type(loss_cls) is CrossEntropyLoss and not loss_cls.use_sigmoid
-            and not loss_cls.use_mask and loss_cls.class_weight is None
-            and loss_cls.ignore_index != num_classes
-            and loss_cls.loss_weight > 0)
+    device = boxes.device
+    if kernel:
+        # The kernel reads the columns of dets: a (5, n) tensor's transpose.
+        dets = torch.cat([boxes.t(), scores[None]]).float().cpu()
+        groups = mmcv_ext.nms_match(dets.t(), iou_threshold=iou_thr)
+        if len(groups) >= num_hlr:
+            return _long_tensor(group[0]
+                                for group in groups[:num_hlr]).to(device)
+        local_rank = kernel_local_rank(groups, scores.numel()).to(device)
+    else:
+        # mmcv's nms suppresses at IoU > t, NMS-match at IoU >= t: the float32
+        # just below iou_thr makes the former behave as the latter.
+        _, keep = nms(boxes.contiguous(), scores, _just_below(iou_thr))
+        if keep.numel() >= num_hlr:
+            return keep[:num_hlr]
+        local_rank = segment_rank(
+            scores, nms_match_leaders(boxes, scores, keep, iou_thr))
+    return score_hlr_order(scores, local_rank)[:num_hlr]
 
 
 @TASK_UTILS.register_module()
@@ -105,8 +134,9 @@ class ScoreHLRSampler(BaseSampler):
         pos_fraction (float): upper fraction of positives, in [0, 1].
         context (StandardRoIHead, optional): the RoI head whose
             ``_bbox_forward`` scores the negatives and whose ``bbox_head``
-            gives the classification loss and the box coder. Set by the RoI
-            head when it builds its sampler.
+            gives the classification loss and the box coder when
+            :meth:`sample` is not given them. Set by mmdet's RoI heads when
+            they build their sampler.
         neg_pos_ub (int): upper bound of negatives per positive, -1 for none.
         add_gt_as_proposals (bool): add the ground truths as proposals.
         k (float): power of the weight map, >= 0 (paper: 0.5).
@@ -114,6 +144,11 @@ class ScoreHLRSampler(BaseSampler):
         score_thr (float): a negative is valid if its max foreground score
             exceeds this, in [0, 1] (default 0.05).
         iou_thr (float): IoU of NMS-match, in [0, 1] (default 0.5).
+        grouping (str): how NMS-match groups the valid negatives, one of
+            :data:`GROUPINGS`: ``'nms_match'`` mmcv's kernel (on the host,
+            as mmdet's sampler), ``'torch'`` on the boxes' device, ``'auto'``
+            (default) the kernel for boxes on the CPU, torch elsewhere. The
+            groups are the same; only speed differs.
     """
 
     def __init__(self,
@@ -126,7 +161,7 @@ class ScoreHLRSampler(BaseSampler):
                  bias=0.,
                  score_thr=0.05,
                  iou_thr=0.5,
-                 **kwargs):
+                 grouping='auto'):
         if isinstance(num, bool) or not isinstance(num, int) or num <= 0:
             raise ValueError(
                 f'ScoreHLRSampler.num must be an integer > 0, got {num!r}')
@@ -138,6 +173,9 @@ class ScoreHLRSampler(BaseSampler):
                 or neg_pos_ub < -1):
             raise ValueError('ScoreHLRSampler.neg_pos_ub must be -1 (no '
                              f'bound) or an integer >= 0, got {neg_pos_ub!r}')
+        if grouping not in GROUPINGS:
+            raise ValueError(f'ScoreHLRSampler.grouping must be one of '
+                             f'{GROUPINGS}, got {grouping!r}')
         super().__init__(
             num=num,
             pos_fraction=pos_fraction,
@@ -148,19 +186,7 @@ class ScoreHLRSampler(BaseSampler):
         self.bias = bias
         self.score_thr = score_thr
         self.iou_thr = iou_thr
-        # mmcv's nms suppresses at IoU > t, NMS-match at IoU >= t: the float32
-        # just below iou_thr makes the former behave as the latter.
-        self._nms_thr = float(
-            torch.nextafter(torch.tensor(iou_thr, dtype=torch.float32),
-                            torch.tensor(-math.inf)))
-
-    #: Group with mmcv's C++ nms_match kernel (True), vectorised on the
-    #: device (False), or the kernel on CPU only (None).
-    nms_match_kernel = None
-
-    @property
-    def bbox_head(self):
-        return self.context.bbox_head
+        self.grouping = grouping
 
     # The two abstract hooks of BaseSampler, for callers that use them.
     def _sample_pos(self, assign_result, num_expected, **kwargs):
@@ -175,12 +201,105 @@ class ScoreHLRSampler(BaseSampler):
             'ScoreHLRSampler samples negatives with select_negatives(), '
             'which needs their scores; use sample().')
 
-    def prepare(self, assign_result, pred_instances, gt_instances):
-        """Adds the ground truths as proposals (in place on assign_result).
+    def select_negatives(self, cls_score, bbox_pred, neg_priors,
+                         num_expected, bbox_head):
+        """Score-HLR sampling of negatives given their head outputs.
+
+        Args:
+            cls_score (Tensor): (n, C + 1) classification logits of the n
+                negative candidates.
+            bbox_pred (Tensor): (n, 4) or (n, 4 * C) box deltas.
+            neg_priors (Tensor): (n, 4) their boxes.
+            num_expected (int): negatives wanted.
+            bbox_head (BBoxHead): gives ``num_classes``, ``loss_cls`` (its
+                scores' activation and the loss that renormalises the
+                weights) and ``bbox_coder``.
 
         Returns:
-            tuple[Tensor, Tensor]: priors (n, 4) and gt_flags (n,) uint8.
+            tuple[Tensor, Tensor]: positions into the candidates of the
+            sampled negatives (HLR part first) and their (m,) weights.
         """
+        num_neg = neg_priors.size(0)
+        num_expected = min(num_neg, num_expected)
+        device = neg_priors.device
+        if num_neg == 0:
+            return neg_priors.new_zeros(0, dtype=torch.long), \
+                neg_priors.new_ones(0)
+        num_classes = bbox_head.num_classes
+        cls_score = cls_score.detach()
+        if getattr(bbox_head.loss_cls, 'use_sigmoid', False):
+            probs = cls_score.sigmoid()
+        else:
+            probs = cls_score.softmax(-1)
+        max_score, best = probs[:, :num_classes].max(-1)
+        valid = max_score > self.score_thr
+        valid_inds = valid.nonzero().view(-1)
+        num_valid = valid_inds.numel()
+        num_hlr = min(num_valid, num_expected)
+        if num_valid == 0:
+            select = torch.randperm(num_neg)[:num_expected]
+            return select.to(device), score_hlr_weights(0, num_expected, 0,
+                                                        device=device)
+        valid_score = max_score.index_select(0, valid_inds)
+        bbox_pred = bbox_pred.detach()
+        if bbox_pred.size(-1) > 4:
+            # The deltas of each valid negative's best class, rows of the
+            # (n * C, 4) view.
+            deltas = bbox_pred.reshape(-1, 4).index_select(
+                0, valid_inds * (bbox_pred.size(-1) // 4) +
+                best.index_select(0, valid_inds))
+        else:
+            deltas = bbox_pred.index_select(0, valid_inds)
+        boxes = decode(bbox_head.bbox_coder,
+                       neg_priors.index_select(0, valid_inds), deltas)
+        kernel = self.grouping == 'nms_match' or (self.grouping == 'auto'
+                                                  and device.type == 'cpu')
+        select = valid_inds.index_select(
+            0, hlr_order(boxes, valid_score, self.iou_thr, num_hlr, kernel))
+        if num_hlr < num_expected:
+            invalid_inds = (~valid).nonzero().view(-1)
+            rand = torch.randperm(invalid_inds.numel())[:num_expected -
+                                                        num_hlr]
+            select = torch.cat(
+                [select, invalid_inds.index_select(0, rand.to(device))])
+        weights = score_hlr_weights(num_hlr, num_expected - num_hlr,
+                                    num_valid, self.k, self.bias,
+                                    device=device)
+        # Each row's loss is independent of the others: the head's loss on
+        # the sampled rows, as background.
+        loss = unreduced_loss(bbox_head.loss_cls,
+                              cls_score.index_select(0, select),
+                              select.new_full((select.numel(), ),
+                                              num_classes))
+        return select, loss_preserving_weights(weights, loss)
+
+    def sample(self, assign_result, pred_instances, gt_instances, feats=None,
+               score_negatives=None, bbox_head=None):
+        """Samples positives at random and negatives by Score-HLR.
+
+        Args:
+            assign_result (AssignResult): the assignment of the priors (the
+                ground truths are added to it in place when
+                ``add_gt_as_proposals``).
+            pred_instances (InstanceData): ``priors``, (n, 4) proposals.
+            gt_instances (InstanceData): ``bboxes`` and ``labels``.
+            feats (list[Tensor], optional): this image's features, for the
+                scoring by ``context`` (when ``score_negatives`` is None).
+            score_negatives (callable, optional): ``(m, 4) boxes -> (cls_score
+                (m, C + 1), bbox_pred (m, 4) or (m, 4 * C))``, the RoI head
+                on the negative candidates, without gradient. Default: one
+                forward of ``context`` on ``feats``, as mmdet's sampler does.
+            bbox_head (BBoxHead, optional): see :meth:`select_negatives`.
+                Default: ``context.bbox_head``.
+
+        Returns:
+            tuple[SamplingResult, Tensor]: the sampling result and the
+            (num_neg,) weights of its negatives.
+        """
+        if score_negatives is None:
+            score_negatives = self._score_by_context(feats)
+        if bbox_head is None:
+            bbox_head = self.context.bbox_head
         gt_bboxes = gt_instances.bboxes
         priors = pred_instances.priors
         gt_flags = priors.new_zeros((priors.shape[0], ), dtype=torch.uint8)
@@ -190,207 +309,31 @@ class ScoreHLRSampler(BaseSampler):
             gt_flags = torch.cat(
                 [priors.new_ones(gt_bboxes.shape[0], dtype=torch.uint8),
                  gt_flags])
-        return priors, gt_flags
-
-    def sample_positives(self, assign_result):
-        """Positives, at most ``num * pos_fraction`` drawn at random.
-
-        Returns:
-            tuple[Tensor, int]: positive indices and the number of negatives
-            to sample.
-        """
         pos_inds = self._sample_pos(assign_result,
                                     int(self.num * self.pos_fraction))
-        num_pos = pos_inds.numel()
-        num_neg = self.num - num_pos
+        num_expected_neg = self.num - pos_inds.numel()
         if self.neg_pos_ub >= 0:
-            num_neg = min(num_neg, int(self.neg_pos_ub * max(1, num_pos)))
-        return pos_inds, num_neg
-
-    @staticmethod
-    def negative_candidates(assign_result):
-        """Indices of all negatives (assigned to background)."""
-        return torch.nonzero(assign_result.gt_inds == 0).flatten()
-
-    def select_negatives(self, cls_score, bbox_pred, neg_priors,
-                         num_expected):
-        """Score-HLR sampling of negatives given their head outputs.
-
-        Args:
-            cls_score (Tensor): (n, C + 1) classification logits of the n
-                negative candidates.
-            bbox_pred (Tensor): (n, 4) or (n, 4 * C) box deltas.
-            neg_priors (Tensor): (n, 4) their boxes.
-            num_expected (int): negatives wanted.
-
-        Returns:
-            tuple[Tensor, Tensor]: positions into the candidates of the
-            sampled negatives (HLR part first) and their (m,) weights.
-        """
-        num_neg = neg_priors.size(0)
-        num_expected = min(num_neg, num_expected)
-        if num_neg == 0:
-            return neg_priors.new_zeros(0, dtype=torch.long), \
-                neg_priors.new_ones(0)
-        cls_score = cls_score.detach()
-        if getattr(self.bbox_head.loss_cls, 'use_sigmoid', False):
-            probs = cls_score.sigmoid()
-        else:
-            probs = cls_score.softmax(-1)
-        kernel = self.nms_match_kernel
-        if kernel is None:
-            kernel = neg_priors.device.type == 'cpu'
-        if kernel:
-            return self._select_on_host(cls_score, probs, bbox_pred.detach(),
-                                        neg_priors, num_expected)
-        return self._select_on_device(cls_score, probs, bbox_pred.detach(),
-                                      neg_priors, num_expected)
-
-    def _select_on_host(self, cls_score, probs, bbox_pred, neg_priors,
-                        num_expected):
-        """:meth:`select_negatives` with mmcv's C++ ``nms_match`` kernel.
-
-        The bookkeeping of one image's few thousand candidates is done in
-        numpy, in as few calls as possible (on a CPU a numpy call costs about
-        a microsecond, a torch one ten); the boxes are decoded in numpy too
-        when the coder is mmdet's ``DeltaXYWHBBoxCoder`` (:func:`decode`,
-        bit for bit the coder's). The kernel's Python wrapper, which makes a
-        tensor per group, is bypassed (:func:`hlr_order_of_groups`).
-        """
-        num_classes = self.bbox_head.num_classes
-        device = cls_score.device
-        probs = _host_array(probs)
-        background = probs[:, num_classes:].copy()
-        # The best foreground class by a row-wise argmax over whole
-        # (contiguous, so faster) rows, the background masked out.
-        probs[:, num_classes:] = -1
-        best = probs.argmax(1)
-        max_score = probs[np.arange(best.size), best]
-        valid = max_score > self.score_thr
-        valid_inds = valid.nonzero()[0]
-        num_valid = valid_inds.size
-        num_hlr = min(num_valid, num_expected)
-        if num_valid == 0:
-            select = torch.randperm(best.size)[:num_expected].to(device)
-            return select, score_hlr_weights(0, num_expected, 0,
-                                             device=device)
-        valid_score = max_score[valid_inds]
-        # The deltas of each valid negative's best class (or the only ones),
-        # taken as rows of the (n * classes, 4) view: one flat take.
-        deltas = _host_array(bbox_pred).reshape(-1, 4)
-        per_row = deltas.shape[0] // best.size
-        rows = valid_inds * per_row + best[valid_inds] if per_row > 1 else \
-            valid_inds
-        boxes = decode(self.bbox_head.bbox_coder,
-                       _host_array(neg_priors).take(valid_inds, 0),
-                       deltas.take(rows, 0))
-        # The kernel reads the columns of dets: a (5, m) array's transpose.
-        dets = np.concatenate([boxes.T, valid_score[None]], dtype=np.float32)
-        groups = mmcv_ext.nms_match(torch.from_numpy(dets).T,
-                                    iou_threshold=self.iou_thr)
-        select = valid_inds[hlr_order_of_groups(groups, valid_score, num_hlr)]
-        if num_hlr < num_expected:
-            invalid_inds = (~valid).nonzero()[0]
-            rand = torch.randperm(invalid_inds.size)[:num_expected - num_hlr]
-            select = np.concatenate([select, invalid_inds[rand.numpy()]])
-        weights = score_hlr_weights(num_hlr, num_expected - num_hlr,
-                                    num_valid, self.k, self.bias).numpy()
-        p_bg = background[select, 0] if background.shape[1] else None
-        if (p_bg is not None and p_bg.min() > 0 and _is_plain_softmax_ce(
-                self.bbox_head.loss_cls, num_classes)):
-            # The loss is loss_weight * -log p_bg; the constant cancels in the
-            # renormalisation, so the loss need not be called.
-            loss = -np.log(p_bg)
-        else:
-            loss = _host_array(self._background_loss(
-                cls_score, torch.from_numpy(select).to(device)))
-        weights = loss_preserving_weights(weights, loss)
-        return torch.from_numpy(select).to(device), \
-            torch.from_numpy(weights).to(device)
-
-    def _select_on_device(self, cls_score, probs, bbox_pred, neg_priors,
-                          num_expected):
-        """:meth:`select_negatives` in torch on the tensors' device.
-
-        NMS-match groups: NMS, then each suppressed box joins its first
-        overlapping kept box. Group leaders (local rank 0) come first in
-        Score-HLR order, by score: when there are ``num_hlr`` of them, no
-        group needs its members ranked.
-        """
-        bbox_head = self.bbox_head
-        device = cls_score.device
-        max_score, best = probs[:, :bbox_head.num_classes].max(-1)
-        valid = max_score > self.score_thr
-        valid_inds = valid.nonzero().view(-1)
-        num_valid = valid_inds.numel()
-        num_hlr = min(num_valid, num_expected)
-        if num_valid == 0:
-            select = torch.randperm(max_score.numel())[:num_expected]
-            return select.to(device), score_hlr_weights(0, num_expected, 0,
-                                                        device=device)
-        valid_score = max_score[valid_inds]
-        if bbox_pred.size(-1) > 4:
-            deltas = bbox_pred.reshape(-1, 4).index_select(
-                0, valid_inds * (bbox_pred.size(-1) // 4) + best[valid_inds])
-        else:
-            deltas = bbox_pred.index_select(0, valid_inds)
-        boxes = decode(bbox_head.bbox_coder,
-                       neg_priors.index_select(0, valid_inds),
-                       deltas).contiguous()
-        _, keep = nms(boxes, valid_score, self._nms_thr)
-        if keep.numel() >= num_hlr:
-            order = keep[:num_hlr]
-        else:
-            leaders = nms_match_leaders(boxes, valid_score, keep,
-                                        self.iou_thr)
-            order = score_hlr_order(valid_score, leaders)[:num_hlr]
-        select = valid_inds[order]
-        if num_hlr < num_expected:
-            invalid_inds = (~valid).nonzero().view(-1)
-            rand = torch.randperm(invalid_inds.numel())[:num_expected -
-                                                        num_hlr]
-            select = torch.cat([select, invalid_inds[rand.to(device)]])
-        weights = score_hlr_weights(num_hlr, num_expected - num_hlr,
-                                    num_valid, self.k, self.bias,
-                                    device=device)
-        loss = self._background_loss(cls_score, select)
-        return select, loss_preserving_weights(weights, loss)
-
-    def _background_loss(self, cls_score, select):
-        """Unreduced classification loss of the ``select`` rows as background
-        (the head's loss; each row's loss is independent of the others)."""
-        bbox_head = self.bbox_head
-        background = select.new_full((select.numel(), ),
-                                     bbox_head.num_classes)
-        return unreduced_loss(bbox_head.loss_cls,
-                              cls_score.index_select(0, select), background)
-
-    def sample(self, assign_result, pred_instances, gt_instances, feats=None,
-               **kwargs):
-        """Samples positives at random and negatives by Score-HLR.
-
-        The negatives are scored by one forward of ``context`` on ``feats``
-        (the features of this image), as mmdet's sampler does.
-
-        Returns:
-            tuple[SamplingResult, Tensor]: the sampling result and the
-            (num_neg,) weights of its negatives.
-        """
-        priors, gt_flags = self.prepare(assign_result, pred_instances,
-                                        gt_instances)
-        pos_inds, num_expected_neg = self.sample_positives(assign_result)
-        candidates = self.negative_candidates(assign_result)
+            num_expected_neg = min(
+                num_expected_neg,
+                int(self.neg_pos_ub * max(1, pos_inds.numel())))
+        candidates = torch.nonzero(assign_result.gt_inds == 0).flatten()
         neg_priors = priors.index_select(0, candidates)
+        cls_score = bbox_pred = None
         if candidates.numel() > 0:
             with torch.no_grad():
-                result = self.context._bbox_forward(feats,
-                                                    bbox2roi([neg_priors]))
-            cls_score, bbox_pred = result['cls_score'], result['bbox_pred']
-        else:
-            cls_score = bbox_pred = None
+                cls_score, bbox_pred = score_negatives(neg_priors)
         select, weights = self.select_negatives(cls_score, bbox_pred,
-                                                neg_priors, num_expected_neg)
-        result = sampling_result(pos_inds, candidates[select], priors,
-                                 gt_instances.bboxes, assign_result,
-                                 gt_flags)
+                                                neg_priors, num_expected_neg,
+                                                bbox_head)
+        result = sampling_result(pos_inds, candidates.index_select(0, select),
+                                 priors, gt_bboxes, assign_result, gt_flags)
         return result, weights
+
+    def _score_by_context(self, feats):
+        """``score_negatives`` by one forward of ``context`` on ``feats``."""
+
+        def score(neg_priors):
+            result = self.context._bbox_forward(feats, bbox2roi([neg_priors]))
+            return result['cls_score'], result['bbox_pred']
+
+        return score

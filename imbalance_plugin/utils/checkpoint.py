@@ -59,7 +59,8 @@ MMENGINE_CHECKPOINT_GLOBALS = [
 
 
 def allow_mmengine_checkpoints():
-    """Adds exactly :data:`MMENGINE_CHECKPOINT_GLOBALS` to torch's allow-list."""
+    """Adds exactly :data:`MMENGINE_CHECKPOINT_GLOBALS` to torch's
+    allow-list."""
     torch.serialization.add_safe_globals(MMENGINE_CHECKPOINT_GLOBALS)
 
 

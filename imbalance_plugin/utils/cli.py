@@ -80,9 +80,10 @@ def build_runner(cfg: Config):
     MMEngine runner. Importing the plugin first allow-lists the classes that
     MMEngine stores in its checkpoints (see
     :mod:`imbalance_plugin.utils.checkpoint`)."""
-    import imbalance_plugin  # noqa: F401
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
+
+    import imbalance_plugin  # noqa: F401
 
     cfg = prepare_cpu_distributed(cfg)
     if 'runner_type' in cfg:

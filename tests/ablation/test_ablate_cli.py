@@ -28,7 +28,8 @@ TINY = [
     'model.test_cfg.score_thr=0.0',
     'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
     'test_dataloader.num_workers=0',
-    'train_dataloader.dataset.num_train=6', 'train_dataloader.dataset.num_val=3',
+    'train_dataloader.dataset.num_train=6',
+    'train_dataloader.dataset.num_val=3',
     'test_dataloader.dataset.num_train=6', 'test_dataloader.dataset.num_val=3',
 ]
 
@@ -38,10 +39,10 @@ def _ablate(grid, out, data, *extra):
         [sys.executable, str(ROOT / 'tools' / 'ablate.py'), str(grid),
          '--work-dir', str(out), '--data-root', str(data), *extra,
          '--cfg-options', *TINY],
-        capture_output=True, text=True, cwd=ROOT, timeout=600)
+        capture_output=True, text=True, cwd=ROOT, timeout=900)
 
 
-def test_ablate_runs_a_grid_through_the_stock_tools(tmp_path):
+def test_ablate_runs_a_grid_through_the_stock_tools(tmp_path, row_of):
     grid = tmp_path / 'tiny-grid.py'
     grid.write_text(GRID.format(root=ROOT))
     out, data = tmp_path / 'out', tmp_path / 'data'
@@ -51,7 +52,7 @@ def test_ablate_runs_a_grid_through_the_stock_tools(tmp_path):
     assert '2 at a time' in first.stdout
     assert '[1/2] start focal seed 0' in first.stdout
     assert '[2/2] start broken seed 0' in first.stdout
-    assert 'end   broken seed 0: FAILED, log: ' in first.stdout
+    assert 'end   broken seed 0: FAILED in train, log: ' in first.stdout
     assert any(data.iterdir()), 'the toy set was generated under --data-root'
 
     focal, broken = read_csv(out / 'results.csv')
@@ -70,12 +71,14 @@ def test_ablate_runs_a_grid_through_the_stock_tools(tmp_path):
     dumped = out / 'focal' / 'seed0' / 'retinanet_focal_toy.py'
     assert 'GradientDensityHook' not in dumped.read_text()
     assert not (out / 'focal' / 'seed0' / 'gradient_density').exists()
-    assert focal.gradient_density == ''
-    assert broken.status == 'failed'
+    assert focal.density == ''
+    assert (broken.status, broken.failed_step) == ('failed', 'train')
     assert broken.log == str(out / 'broken' / 'seed0' / 'train.log')
     assert 'gamma' in Path(broken.log).read_text()
     table = (out / 'results.md').read_text()
-    assert f'| focal | 1 | {focal.AP:.1f} | baseline |' in table
+    cells = row_of(table, 'focal')
+    assert (cells['Seeds'], cells['AP'], cells['ΔAP']) == (
+        '1', f'{focal.AP:.1f}', 'baseline')
     assert table in first.stdout
     assert (out / 'results.png').stat().st_size > 1000
 
@@ -93,3 +96,58 @@ def test_bad_jobs_is_a_usage_error(tmp_path, extra, message):
     assert result.returncode == 2
     assert message in result.stderr
     assert not any(tmp_path.iterdir())
+
+
+def _tool(*args, timeout=120):
+    return subprocess.run(
+        [sys.executable, str(ROOT / 'tools' / 'ablate.py'), *args],
+        capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+
+
+def test_plan_prints_every_cell_and_runs_nothing(tmp_path):
+    result = _tool('focal-gamma', '--plan', '--seeds', '2', '--work-dir',
+                   str(tmp_path / 'out'), '--cfg-options', 'x=1')
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line['label'] for line in lines] == [
+        'gamma=0,alpha=0.75', 'gamma=0.1,alpha=0.75', 'gamma=0.2,alpha=0.75',
+        'gamma=0.5,alpha=0.5', 'gamma=1,alpha=0.25', 'gamma=2,alpha=0.25',
+        'gamma=5,alpha=0.25']
+    best = lines[5]
+    assert best['name'] == 'gamma2_alpha0.25'
+    assert best['config'] == str(
+        ROOT / 'configs/retinanet/retinanet_r50_fpn_focal-600-1x_coco.py')
+    assert best['overrides'] == ['model.bbox_head.loss_cls.gamma=2.0',
+                                 'model.bbox_head.loss_cls.alpha=0.25', 'x=1']
+    assert best['published'] == {
+        'source': 'Lin et al., Focal Loss for Dense Object Detection, ICCV '
+        '2017 (arXiv 1708.02002), Table 1b: RetinaNet R-50-FPN, 600 px, '
+        'COCO minival', 'AP': 34.0, 'AP50': 52.5, 'AP75': 36.5}
+    assert best['seeds'] == [0, 1] and best['values'] == dict(gamma=2.0,
+                                                             alpha=0.25)
+    assert [line['baseline'] for line in lines] == [True] + [False] * 6
+    assert not (tmp_path / 'out').exists()
+
+
+def test_plan_with_data_root_and_only(tmp_path):
+    result = _tool('focal-alpha', '--plan', '--only', 'alpha0.25',
+                   '--data-root', str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    (line,) = [json.loads(x) for x in result.stdout.splitlines()]
+    assert line['name'] == 'alpha0.25'
+    root = str(tmp_path.resolve()) + '/'
+    assert 'model.bbox_head.loss_cls.gamma=0.0' in line['overrides']
+    assert 'model.bbox_head.loss_cls.alpha=0.25' in line['overrides']
+    assert f'train_dataloader.dataset.data_root={root}' in line['overrides']
+    assert (f'val_evaluator.ann_file={root}annotations/'
+            'instances_val2017.json') in line['overrides']
+
+
+def test_list_shows_the_paper_grids_and_their_toy_counterparts():
+    result = _tool('--list')
+    assert result.returncode == 0, result.stderr
+    listed = {line.split()[0]: line for line in result.stdout.splitlines()}
+    for name in ('focal-alpha', 'focal-gamma', 'focal-anchors', 'ghm-bins',
+                 'ghm-losses', 'pisa-parts'):
+        assert name in listed and f'{name}-toy' in listed
+    assert listed['focal-gamma'].split()[1:3] == ['7', 'variants']

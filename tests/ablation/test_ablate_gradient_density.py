@@ -35,7 +35,8 @@ TINY = [
     f'train_cfg.max_iters={MAX_ITERS}', 'default_hooks.logger.interval=1',
     'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
     'test_dataloader.num_workers=0',
-    'train_dataloader.dataset.num_train=6', 'train_dataloader.dataset.num_val=3',
+    'train_dataloader.dataset.num_train=6',
+    'train_dataloader.dataset.num_val=3',
     'test_dataloader.dataset.num_train=6', 'test_dataloader.dataset.num_val=3',
 ]
 
@@ -90,7 +91,7 @@ def test_analysis_files_in_the_run_directory(grid_run):
     assert counts == summary['num_classification_examples'] > 0
     assert f'    ghm seed 0 gradient density: {plots}' in stdout
     ghm, _ = read_csv(out / 'results.csv')
-    assert ghm.ok and ghm.gradient_density == str(plots)
+    assert ghm.ok and (ghm.density, ghm.density_path) == ('ok', str(plots))
     assert f'- ghm seed 0: `{plots}`' in (out / 'results.md').read_text()
 
 
@@ -98,9 +99,9 @@ def test_faster_rcnn_is_skipped_and_the_grid_succeeds(grid_run):
     out, stdout = grid_run
     _, faster = read_csv(out / 'results.csv')
     assert faster.ok and faster.AP is not None
-    assert faster.gradient_density.startswith('skipped: ')
-    assert 'AnchorHead' in faster.gradient_density
-    assert (f'    faster seed 0 gradient density: '
-            f'{faster.gradient_density}') in stdout
+    assert faster.density == 'skipped'
+    assert 'AnchorHead' in faster.density_reason
+    assert (f'    faster seed 0 gradient density: skipped: '
+            f'{faster.density_reason}') in stdout
     assert not (out / 'faster' / 'seed0' / 'gradient_density' /
                 'summary.json').exists()

@@ -3,9 +3,12 @@ from pathlib import Path
 
 from mmengine.config import Config
 
-from imbalance_plugin.ablation.cfg_options import (merge_cli, resolved_config,
-                                                 to_cli)
-from imbalance_plugin.ablation.data_root import data_root_options
+from imbalance_plugin.ablation.overrides import (
+    data_root_options,
+    merge_cli,
+    resolved_config,
+    to_cli,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 from mmengine.config import Config
 
-from imbalance_plugin.ablation.gradient_density import (GradientDensity,
-                                                        analyze_run)
+from imbalance_plugin.ablation.gradient_density import (
+    GradientDensity,
+    analyze_run,
+)
 from imbalance_plugin.ablation.launch import UNSUPPORTED_DETECTOR
 from imbalance_plugin.ablation.records import Record, read_csv
-from imbalance_plugin.ablation.runner import run_grid
+from imbalance_plugin.ablation.run import run_grid
 from imbalance_plugin.diagnostics.hook_config import HOOK_TYPE
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,8 +63,9 @@ def test_hook_in_training_and_analysis_of_the_final_checkpoint(
     assert argv[argv.index('--out-dir') + 1] == str(plots)
     assert _option_list(argv) == ['x=1', 'y=2']
 
-    assert record.ok and record.gradient_density == str(plots)
-    assert read_csv(out / 'results.csv')[0].gradient_density == str(plots)
+    assert record.ok and (record.density, record.density_path) == (
+        'ok', str(plots))
+    assert read_csv(out / 'results.csv')[0] == record
     assert Record.load(run_dir / 'result.json') == record
     md = (out / 'results.md').read_text()
     assert f'- a seed 0: `{plots}`' in md
@@ -80,7 +83,7 @@ def test_without_it_nothing_changes(tmp_path, fake_launch, make_grid):
     assert train['argv'][0] == str(grid.variants[0].config)
     assert sorted(p.name for p in run_dir.iterdir()
                   if p.is_dir() and not p.name.isdigit()) == ['test']
-    assert record.gradient_density == ''
+    assert (record.density, record.density_path) == ('', '')
     assert 'Gradient-density' not in (out / 'results.md').read_text()
     assert 'gradient density' not in stream.getvalue()
 
@@ -106,8 +109,8 @@ def test_finished_run_gets_only_the_analysis_then_nothing(
     assert skip.startswith('[1/1] skip  a seed 0: already done')
     assert note == (f'    a seed 0 gradient density: '
                     f'{run_dir.resolve() / "gradient_density"}')
-    assert record.gradient_density == str(run_dir.resolve() /
-                                          'gradient_density')
+    assert (record.density, record.density_path) == (
+        'ok', str(run_dir.resolve() / 'gradient_density'))
 
 
 def test_refused_detector_is_skipped_not_failed(tmp_path, fake_launch,
@@ -119,7 +122,8 @@ def test_refused_detector_is_skipped_not_failed(tmp_path, fake_launch,
                        gradient_density=GradientDensity(5))
     assert all(r.ok for r in records)
     reason = 'model must be a single-stage detector, fake'
-    assert records[1].gradient_density == f'skipped: {reason}'
+    assert (records[1].density, records[1].density_reason) == (
+        'skipped', reason)
     assert stream.getvalue().splitlines()[-1] == (
         f'    two-stage seed 0 gradient density: skipped: {reason}')
     assert f'- two-stage seed 0: skipped: {reason}' in (
@@ -140,7 +144,7 @@ def test_failed_analysis_keeps_the_run_and_is_retried(tmp_path, fake_launch,
                        gradient_density=GradientDensity(5))
     log = run_dir.resolve() / 'gradient_density.log'
     assert record.ok and record.AP == pytest.approx(30.0)
-    assert record.gradient_density == f'failed, log: {log}'
+    assert (record.density, record.density_path) == ('failed', str(log))
     assert 'fake failure in the analysis' in log.read_text()
     assert f'- a seed 0: failed, log: {log}' in (out /
                                                  'results.md').read_text()
@@ -150,13 +154,14 @@ def test_failed_analysis_keeps_the_run_and_is_retried(tmp_path, fake_launch,
                        gradient_density=GradientDensity(5))
     assert [c['tool'] for c in _calls(run_dir)] == ['train', 'test',
                                                     'density', 'density']
-    assert record.gradient_density == str(run_dir.resolve() /
-                                          'gradient_density')
+    assert (record.density, record.density_path) == (
+        'ok', str(run_dir.resolve() / 'gradient_density'))
 
 
 def test_failed_run_is_not_analysed(tmp_path, fake_launch):
-    failed = Record(variant='a', seed=0, status='failed')
-    assert analyze_run(failed, None, tmp_path, fake_launch,
+    failed = Record(variant='a', seed=0, status='failed',
+                    failed_step='train')
+    assert analyze_run(failed, None, None, tmp_path, fake_launch,
                        GradientDensity(5)) is failed
     assert not list(tmp_path.iterdir())
 
@@ -191,3 +196,24 @@ def test_cli_rejects_a_bad_interval(capsys):
     args = ablate.parse_args(['g', '--gradient-density', '20'])
     assert (args.gradient_density, args.gradient_density_images) == (20, 8)
     assert ablate.parse_args(['g']).gradient_density is None
+
+
+def test_sweep_cells_are_analysed_with_their_overrides(tmp_path,
+                                                       fake_launch):
+    from imbalance_plugin.ablation.grid import load_grid
+    config = tmp_path / 'm.py'
+    config.write_text('model = dict()\n')
+    grid_file = tmp_path / 'sweep.py'
+    grid_file.write_text(
+        f"variants = [dict(config={str(config)!r}, baseline=dict(ap=0.3), "
+        "axes=[dict(name='ap', key='fake.ap', values=[0.3, 0.4])])]\n")
+    out = tmp_path / 'grid'
+    records = run_grid(load_grid(str(grid_file)), out, launch=fake_launch,
+                       stream=io.StringIO(),
+                       gradient_density=GradientDensity(5))
+    assert [(r.variant, r.density) for r in records] == [('ap0.3', 'ok'),
+                                                        ('ap0.4', 'ok')]
+    for name, value in (('ap0.3', '0.3'), ('ap0.4', '0.4')):
+        train, test, density = _calls(out / name / 'seed0')
+        assert _option_list(density['argv']) == [f'fake.ap={value}']
+        assert _option_list(test['argv']) == [f'fake.ap={value}']

@@ -15,7 +15,8 @@ TOOLS = Path(__file__).resolve().parents[2] / 'tools'
 
 def _recorder(path: Path, log: Path) -> Path:
     path.write_text('#!/bin/sh\n'
-                    f'python3 -c "import json,sys; print(json.dumps(sys.argv[1:]))"'
+                    'python3 -c "import json,sys; '
+                    'print(json.dumps(sys.argv[1:]))"'
                     f' "$@" >> {log}\n')
     path.chmod(path.stat().st_mode | stat.S_IEXEC)
     return path

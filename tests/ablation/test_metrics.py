@@ -3,8 +3,10 @@ import json
 
 import pytest
 
-from imbalance_plugin.ablation.metrics import (coco_metrics,
-                                               training_speed_memory)
+from imbalance_plugin.ablation.metrics import (
+    coco_metrics,
+    training_speed_memory,
+)
 
 COCO = {'coco/bbox_mAP': 0.365, 'coco/bbox_mAP_50': 0.554,
         'coco/bbox_mAP_75': 0.391, 'coco/bbox_mAP_s': 0.208,

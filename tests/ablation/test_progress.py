@@ -1,4 +1,5 @@
-"""Progress lines with a fake clock: elapsed time and the time-left estimate."""
+"""Progress lines with a fake clock: elapsed time and the time-left
+estimate."""
 import io
 
 from imbalance_plugin.ablation.progress import Progress, hms

@@ -8,7 +8,7 @@ import statistics
 import pytest
 
 from imbalance_plugin.ablation.records import read_csv
-from imbalance_plugin.ablation.runner import run_grid
+from imbalance_plugin.ablation.run import run_grid
 
 
 def pytest_approx(value):
@@ -22,7 +22,7 @@ def _calls(run_dir):
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def test_grid_results_csv_md_png(tmp_path, fake_launch, make_grid):
+def test_grid_results_csv_md_png(tmp_path, fake_launch, make_grid, row_of):
     grid = make_grid(
         ('base', {'fake.ap': 0.30, 'fake.seed_step': 0.01}),
         ('better', {'fake.ap': 0.33, 'fake.seed_step': 0.02,
@@ -33,9 +33,10 @@ def test_grid_results_csv_md_png(tmp_path, fake_launch, make_grid):
                        stream=io.StringIO())
 
     rows = read_csv(out / 'results.csv')
-    assert [(r.variant, r.seed, r.status) for r in rows] == [
-        ('base', 0, 'ok'), ('base', 1, 'ok'), ('better', 0, 'ok'),
-        ('better', 1, 'ok'), ('broken', 0, 'failed'), ('broken', 1, 'failed')]
+    assert [(r.variant, r.seed, r.status, r.failed_step) for r in rows] == [
+        ('base', 0, 'ok', ''), ('base', 1, 'ok', ''), ('better', 0, 'ok', ''),
+        ('better', 1, 'ok', ''), ('broken', 0, 'failed', 'train'),
+        ('broken', 1, 'failed', 'train')]
     assert rows == records
     for row in rows[:4]:
         ap0, step = (0.30, 0.01) if row.variant == 'base' else (0.33, 0.02)
@@ -59,21 +60,22 @@ def test_grid_results_csv_md_png(tmp_path, fake_launch, make_grid):
     md = (out / 'results.md').read_text()
     base_mean = statistics.fmean([30.0, 31.0])
     better_mean = statistics.fmean([33.0, 35.0])
-    line = next(x for x in md.splitlines() if x.startswith('| BASE |'))
-    cells = [c.strip() for c in line.strip('|').split('|')]
-    assert cells[:4] == ['BASE', '2', f'{base_mean:.1f} ± '
-                         f'{statistics.stdev([30.0, 31.0]):.1f}', 'baseline']
-    assert cells[4] == f'{base_mean + 20:.1f}'
-    line = next(x for x in md.splitlines() if x.startswith('| BETTER |'))
-    cells = [c.strip() for c in line.strip('|').split('|')]
-    assert cells[2] == (f'{better_mean:.1f} ± '
-                        f'{statistics.stdev([33.0, 35.0]):.1f}')
-    assert cells[3] == f'{better_mean - base_mean:+.1f}'
-    assert cells[9:11] == ['0.250', '104']
-    line = next(x for x in md.splitlines() if x.startswith('| BROKEN |'))
-    assert '| 0 (2 failed) | failed |' in line
-    assert f'broken seed 0: see `{broken.log}`' in md
-    assert 'Published AP' not in md
+    cells = row_of(md, 'BASE')
+    assert (cells['Seeds'], cells['AP'], cells['ΔAP']) == (
+        '2', f'{base_mean:.1f} ± {statistics.stdev([30.0, 31.0]):.1f}',
+        'baseline')
+    assert cells['AP50'] == (f'{base_mean + 20:.1f} ± '
+                             f'{statistics.stdev([50.0, 51.0]):.1f}')
+    cells = row_of(md, 'BETTER')
+    assert cells['AP'] == (f'{better_mean:.1f} ± '
+                           f'{statistics.stdev([33.0, 35.0]):.1f}')
+    assert cells['ΔAP'] == f'{better_mean - base_mean:+.1f}'
+    assert (cells['s/iter'], cells['Mem (MB)']) == ('0.250', '104')
+    cells = row_of(md, 'BROKEN')
+    assert (cells['Seeds'], cells['AP'], cells['AP50']) == (
+        '0 (2 failed)', 'failed', '')
+    assert f'broken seed 0 (train): see `{broken.log}`' in md
+    assert 'Pub.' not in md
     png = (out / 'results.png').read_bytes()
     assert png[:8] == b'\x89PNG\r\n\x1a\n'
 
@@ -118,7 +120,7 @@ def test_failed_test_step_reruns_only_the_test(tmp_path, fake_launch,
     failing = make_grid(('base', {'fake.fail': 'test'}))
     record = run_grid(failing, out, launch=fake_launch,
                       stream=io.StringIO())[0]
-    assert record.status == 'failed'
+    assert (record.status, record.failed_step) == ('failed', 'test')
     assert record.log == str(run_dir / 'test.log')
     assert 'fake failure in testing' in (run_dir / 'test.log').read_text()
 
@@ -140,7 +142,8 @@ def test_progress_lines(tmp_path, fake_launch, make_grid):
         rf'\[1/3\] end   a seed 0: AP 30\.0 in {hms} \| elapsed {hms} \| '
         rf'ETA {hms}',
         rf'\[2/3\] start b seed 0 \| elapsed {hms} \| ETA {hms}',
-        rf'\[2/3\] end   b seed 0: FAILED, log: .*b/seed0/train\.log in '
+        rf'\[2/3\] end   b seed 0: FAILED in train, log: '
+        rf'.*b/seed0/train\.log in '
         rf'{hms} \| elapsed {hms} \| ETA {hms}',
         rf'\[3/3\] start c seed 0 \| elapsed {hms} \| ETA {hms}',
         rf'\[3/3\] end   c seed 0: AP 30\.0 in {hms} \| elapsed {hms} \| '
@@ -153,10 +156,8 @@ def test_progress_lines(tmp_path, fake_launch, make_grid):
 
 def test_cfg_options_reach_both_tools_in_order(tmp_path, fake_launch,
                                                make_grid):
-    grid = make_grid(('a', {'x': 1, 'y': [1, 2]}))
-    grid = grid.__class__(name=grid.name, title=grid.title,
-                          variants=grid.variants, source=grid.source,
-                          cfg_options={'x': 0, 'z': {'w': 'str'}})
+    grid = make_grid(('a', {'x': 1, 'y': [1, 2]}),
+                     cfg_options={'x': 0, 'z': {'w': 'str'}})
     out = tmp_path / 'grid'
     run_grid(grid, out, launch=fake_launch, cfg_options=['y=7'],
              stream=io.StringIO())
@@ -179,6 +180,7 @@ def test_only_runs_the_named_variants_and_reports_all(tmp_path, fake_launch,
         ('a', pytest_approx(30.0)), ('b', pytest_approx(40.0))]
     assert not (out / 'c').exists()
     assert '| C | 0 | not run |' in (out / 'results.md').read_text()
+    assert '| A | 1 | 30.0 |' in (out / 'results.md').read_text()
     with pytest.raises(ValueError, match="only: unknown variants \\['d'\\]"):
         run_grid(grid, out, launch=fake_launch, only=['d'])
 
@@ -211,15 +213,15 @@ def test_jobs_start_in_grid_order_when_preparing_takes_time(
     first (the start lines are printed before its thread is started)."""
     import time
 
-    from imbalance_plugin.ablation import runner
-    real_to_cli = runner.to_cli
+    from imbalance_plugin.ablation import run
+    real_to_cli = run.to_cli
 
     def to_cli(*dicts):
         if any(d.get('fake.ap') == 0.30 for d in dicts):
             time.sleep(0.5)
         return real_to_cli(*dicts)
 
-    monkeypatch.setattr(runner, 'to_cli', to_cli)
+    monkeypatch.setattr(run, 'to_cli', to_cli)
     grid = make_grid(('a', {'fake.ap': 0.30}), ('b', {'fake.ap': 0.40}),
                      ('c', {'fake.ap': 0.50}))
     stream = io.StringIO()
@@ -245,8 +247,8 @@ def test_error_in_one_job_terminates_the_others(tmp_path, fake_launch,
                                                 make_grid, monkeypatch):
     import time
 
-    from imbalance_plugin.ablation import runner
-    real_run_one = runner.run_one
+    from imbalance_plugin.ablation import run
+    real_run_one = run.run_one
     slow_dir = tmp_path / 'grid' / 'slow' / 'seed0'
 
     def run_one(variant, seed, run_dir, *args, **kwargs):
@@ -258,7 +260,7 @@ def test_error_in_one_job_terminates_the_others(tmp_path, fake_launch,
             raise RuntimeError('boom')
         return real_run_one(variant, seed, run_dir, *args, **kwargs)
 
-    monkeypatch.setattr(runner, 'run_one', run_one)
+    monkeypatch.setattr(run, 'run_one', run_one)
     grid = make_grid(('slow', {'fake.sleep': 30}), ('bad', {}), ('never', {}))
     with pytest.raises(RuntimeError, match='boom'):
         run_grid(grid, tmp_path / 'grid', launch=fake_launch,
@@ -290,3 +292,36 @@ def test_jobs_report_finished_runs_first_in_grid_order(tmp_path, fake_launch,
     assert lines[:2] == ['[1/4] skip  b seed 0', '[2/4] skip  d seed 0']
     assert lines[2:4] == ['[3/4] start a seed 0', '[4/4] start c seed 0']
     assert len(_calls(out / 'b' / 'seed0')) == 2   # train + test, once
+
+
+def test_sweep_cells_reach_the_tools_and_lead_the_table(tmp_path,
+                                                        fake_launch, row_of):
+    config = tmp_path / 'm.py'
+    config.write_text('model = dict()\n')
+    grid_file = tmp_path / 'sweep.py'
+    grid_file.write_text(f"""
+sources = dict(p='paper')
+cfg_options = {{'fake.seed_step': 0.01}}
+variants = [dict(config={str(config)!r},
+                 axes=[dict(name='ap', key='fake.ap', values=[0.3, 0.4])],
+                 baseline=dict(ap=0.3),
+                 published=[dict(ap=0.4, AP=38.0)])]
+""")
+    from imbalance_plugin.ablation.grid import load_grid
+    grid = load_grid(str(grid_file))
+    out = tmp_path / 'grid'
+    records = run_grid(grid, out, seeds=2, launch=fake_launch,
+                       stream=io.StringIO(), only=['ap0.4'])
+    assert [(r.variant, r.seed) for r in records] == [('ap0.4', 0),
+                                                     ('ap0.4', 1)]
+    train, test = _calls(out / 'ap0.4' / 'seed1')
+    opts = train['argv'][train['argv'].index('--cfg-options') + 1:]
+    assert opts == ['fake.seed_step=0.01', 'fake.ap=0.4', 'randomness.seed=1']
+    assert [r.AP for r in records] == [pytest_approx(40.0),
+                                       pytest_approx(41.0)]
+    md = (out / 'results.md').read_text()
+    cells = row_of(md, '0.4')
+    assert cells['AP'] == f'40.5 ± {statistics.stdev([40.0, 41.0]):.1f}'
+    assert (cells['Pub. AP'], cells['AP − Pub.']) == ('38.0', '+2.5')
+    assert row_of(md, '0.3')['AP'] == 'not run'
+    assert md.splitlines()[2].startswith('| ap | Seeds | AP |')

@@ -8,7 +8,8 @@ from mmengine.config import Config, ConfigDict
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / 'configs'
 # mmdet's own implementations of the methods: the plugin replaces each.
-METHOD_TYPES = ('FocalLoss', 'GHMC', 'GHMR', 'PISARetinaHead', 'PISARoIHead',
+METHOD_TYPES = ('FocalLoss', 'GHMC', 'GHMR', 'QualityFocalLoss',
+                'PISARetinaHead', 'PISARoIHead', 'PISASSDHead',
                 'ScoreHLRSampler')
 PLUGIN = 'imbalance_plugin.'
 MISSING = '<missing>'

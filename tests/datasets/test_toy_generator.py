@@ -65,7 +65,8 @@ def test_class_counts_follow_the_frequencies():
 def test_boxes_lie_inside_their_images_and_are_small(tiny_root):
     for split in gen.SPLITS:
         _, coco = _load(tiny_root, split)
-        sizes = {im['id']: (im['width'], im['height']) for im in coco['images']}
+        sizes = {im['id']: (im['width'], im['height'])
+                 for im in coco['images']}
         assert len(sizes) == ToySpec(**TINY).num_images(split)
         boxes = np.array([a['bbox'] for a in coco['annotations']], float)
         wh = np.array([sizes[a['image_id']] for a in coco['annotations']])

@@ -1,12 +1,12 @@
-"""tools/analyze_gradient_density.py on the toy dataset from a randomly
-initialised toy RetinaNet: PNGs of the expected size, and a CSV whose counts
-are those of the anchors mmdet's assigner leaves valid."""
+"""tools/analyze_gradient_density.py on the small generated toy set from a
+randomly initialised toy RetinaNet (its backbone too: ``init_cfg=None``):
+PNGs of the expected size, and a CSV whose counts are those of the anchors
+mmdet's assigner leaves valid."""
 import csv
 import json
 import math
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,10 +16,18 @@ from mmengine.config import Config
 from mmengine.structures import InstanceData
 
 from imbalance_plugin.diagnostics.figures import FIGURE_SIZE_PX
+from tests.train_helper import (
+    RANDOM_BACKBONE,
+    REPO,
+    TOY_FASTER_RCNN,
+    TOY_RETINANET,
+    cfg_options,
+    small_set,
+)
 
-REPO = Path(__file__).resolve().parents[2]
-CONFIG = REPO / 'configs' / 'toy' / 'retinanet_toy.py'
+CONFIG = TOY_RETINANET
 NUM_IMAGES = 4
+OPTIONS = dict(small_set(), **RANDOM_BACKBONE)
 
 
 @pytest.fixture(scope='module')
@@ -28,7 +36,7 @@ def tool_output(tmp_path_factory):
     result = subprocess.run(
         [sys.executable, 'tools/analyze_gradient_density.py', str(CONFIG),
          '--num-images', str(NUM_IMAGES), '--batch-size', '2', '--out-dir',
-         str(out_dir)],
+         str(out_dir), '--cfg-options', *cfg_options(OPTIONS)],
         cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[
         -4000:]
@@ -43,11 +51,15 @@ def _csv_rows(path):
 def _assigned_anchor_counts(config):
     """(valid, positive) anchors of the first images by mmdet's assigner
     on the anchors of the padded images, without the tool's code path."""
-    from imbalance_plugin.diagnostics.detector_inputs import (build_detector,
-                                                              first_images)
     from mmdet.registry import TASK_UTILS
 
+    from imbalance_plugin.diagnostics.detector_inputs import (
+        build_detector,
+        first_images,
+    )
+
     cfg = Config.fromfile(config)
+    cfg.merge_from_dict(OPTIONS)
     model = build_detector(cfg)
     head = model.bbox_head
     assigner = TASK_UTILS.build(cfg.model.train_cfg.assigner)
@@ -122,7 +134,7 @@ def test_two_stage_config_is_refused_with_a_message(tmp_path, capsys):
         REPO / 'tools' / 'analyze_gradient_density.py')
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    config = REPO / 'configs' / 'toy' / 'faster_rcnn_toy.py'
+    config = TOY_FASTER_RCNN
     with pytest.raises(SystemExit) as exit_info:
         tool.main([str(config), '--out-dir', str(tmp_path)])
     assert exit_info.value.code == tool.UNSUPPORTED_DETECTOR != 1

@@ -6,8 +6,10 @@ from mmdet.registry import MODELS
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
-from imbalance_plugin.diagnostics.collect import (detector_head,
-                                                  head_gradient_sample)
+from imbalance_plugin.diagnostics.collect import (
+    detector_head,
+    head_gradient_sample,
+)
 
 NUM_CLASSES = 3
 STRIDES = (8, 16)

@@ -8,8 +8,11 @@ from mmdet.models.losses import GHMC as MMDetGHMC
 from mmdet.models.losses import GHMR as MMDetGHMR
 
 from imbalance_plugin.diagnostics.gradient_histogram import (
-    classification_histogram, gradient_histogram, harmonizing_weight,
-    regression_histogram)
+    classification_histogram,
+    gradient_histogram,
+    harmonizing_weight,
+    regression_histogram,
+)
 
 # g of ten examples; with 4 regions [0, .25) [.25, .5) [.5, .75) [.75, 1]:
 # region 0 holds 0.05 0.1 0.2 0.24, region 1 none, region 2 0.5 0.6,

@@ -4,8 +4,13 @@ import torch
 import torch.nn.functional as F
 
 from imbalance_plugin.diagnostics.gradient_norms import (
-    asl1_g, focal_alpha_t, focal_gradient_norm, sigmoid_classification_g,
-    smooth_l1_gradient_norm, softmax_classification_g)
+    asl1_g,
+    focal_alpha_t,
+    focal_gradient_norm,
+    sigmoid_classification_g,
+    smooth_l1_gradient_norm,
+    softmax_classification_g,
+)
 
 
 def _logit_grad(loss_fn, x):

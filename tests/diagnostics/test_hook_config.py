@@ -3,8 +3,10 @@ keeping the original's custom hooks."""
 import pytest
 from mmengine.config import Config
 
-from imbalance_plugin.diagnostics.hook_config import (HOOK_TYPE,
-                                                      write_config_with_hook)
+from imbalance_plugin.diagnostics.hook_config import (
+    HOOK_TYPE,
+    write_config_with_hook,
+)
 
 
 def test_adds_the_hook_and_keeps_the_rest(tmp_path):

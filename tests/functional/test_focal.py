@@ -2,7 +2,10 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from mmdet.models.losses.focal_loss import py_sigmoid_focal_loss
+from mmdet.models.losses.focal_loss import (
+    py_focal_loss_with_prob,
+    py_sigmoid_focal_loss,
+)
 
 from imbalance_plugin.functional.focal import focal_loss
 
@@ -118,13 +121,6 @@ def test_softmax_gamma_zero_is_cross_entropy():
     torch.testing.assert_close(ours, ref, rtol=RTOL, atol=0)
     torch.testing.assert_close(_grad(ours, pred), _grad(ref, pred),
                                rtol=RTOL, atol=1e-8)
-    # labels outside the classes are ignored (zero loss and gradient)
-    ignored = labels.clone()
-    ignored[:10] = -1
-    ours = focal_loss(pred, ignored, gamma=0.0, alpha=None,
-                      use_sigmoid=False, reduction='sum')
-    ref = F.cross_entropy(pred, ignored, ignore_index=-1, reduction='sum')
-    torch.testing.assert_close(ours, ref, rtol=RTOL, atol=0)
 
 
 @pytest.mark.parametrize('use_sigmoid', [True, False])
@@ -207,3 +203,99 @@ def test_mismatched_shapes_raise():
         focal_loss(pred, torch.zeros(10, dtype=torch.long), reduction='avg')
     with pytest.raises(ValueError, match='gamma'):
         focal_loss(pred, torch.zeros(10, dtype=torch.long), gamma=-1.0)
+
+
+@pytest.mark.parametrize('use_sigmoid', [True, False])
+def test_class_indices_out_of_range_raise_with_the_range(use_sigmoid):
+    """Sigmoid: [0, C] (C the background); softmax: [0, K - 1]."""
+    pred = torch.randn(10, 5)
+    upper = 5 if use_sigmoid else 4
+    ok = torch.full((10,), upper)
+    focal_loss(pred, ok, use_sigmoid=use_sigmoid)
+    for bad in (upper + 1, 9, -1):
+        labels = ok.clone()
+        labels[7] = bad
+        with pytest.raises(RuntimeError, match=rf'\[0, {upper}\]'):
+            focal_loss(pred, labels, use_sigmoid=use_sigmoid)
+
+
+@pytest.mark.parametrize('reduction', ['mean', 'sum', 'none'])
+def test_dense_logits_with_one_hot_target_match_mmdet(reduction):
+    """(B, C, H, W) logits with a one-hot target of that shape, as mmdet's
+    FocalLoss accepts them (test_loss.py's dense case)."""
+    gen = torch.Generator().manual_seed(5)
+    b, c, h, w = 3, 5, 6, 7
+    pred = torch.randn(b, c, h, w, generator=gen).mul(2).requires_grad_()
+    labels = torch.randint(0, c, (b * h * w,), generator=gen)
+    target = F.one_hot(labels, c).reshape(b, h, w, c).permute(0, 3, 1, 2)
+    weight = torch.rand(b, c, h, w, generator=gen)
+    for kwargs in (dict(), dict(weight=weight)):
+        ours = focal_loss(pred, target, gamma=2.0, alpha=0.25,
+                          reduction=reduction, **kwargs)
+        ref = py_sigmoid_focal_loss(pred, target, gamma=2.0, alpha=0.25,
+                                    reduction=reduction, **kwargs)
+        torch.testing.assert_close(ours, ref, rtol=RTOL, atol=1e-7)
+        torch.testing.assert_close(_grad(ours.sum(), pred),
+                                   _grad(ref.sum(), pred), rtol=RTOL,
+                                   atol=1e-8)
+    # a per-class alpha runs along the class axis, dimension 1
+    alpha = torch.tensor([0.1, 0.2, 0.3, 0.4, 0.5])
+    ours = focal_loss(pred, target, alpha=alpha, reduction='none')
+    for k in range(c):
+        ref = py_sigmoid_focal_loss(pred[:, k], target[:, k], alpha=float(
+            alpha[k]), reduction='none')
+        torch.testing.assert_close(ours[:, k], ref, rtol=RTOL, atol=1e-7)
+
+
+@pytest.mark.parametrize('use_sigmoid', [True, False])
+def test_retain_graph_and_grad_of_grad(use_sigmoid):
+    """backward twice, and a second derivative equal to autograd's through
+    the plain formula (mmdet's for sigmoid, the log-softmax one for
+    softmax)."""
+    gen = torch.Generator().manual_seed(6)
+    pred = torch.randn(40, 6, generator=gen, dtype=torch.float64) * 2
+    pred.requires_grad_()
+    labels = torch.randint(0, 6 if use_sigmoid else 5, (40,), generator=gen)
+    weight = torch.rand(40, generator=gen, dtype=torch.float64)
+    ours = focal_loss(pred, labels, weight, gamma=2.0, alpha=0.25,
+                      use_sigmoid=use_sigmoid)
+    if use_sigmoid:
+        onehot = F.one_hot(labels, 7)[:, :6]
+        ref = py_sigmoid_focal_loss(pred, onehot, weight, gamma=2.0,
+                                    alpha=0.25)
+    else:
+        log_p = torch.log_softmax(pred, 1).gather(1, labels[:, None])[:, 0]
+        alpha = torch.where(labels == 5, 0.75, 0.25).double()
+        ref = (-alpha * (1 - log_p.exp()) ** 2 * log_p * weight).mean()
+    first, = torch.autograd.grad(ours, pred, retain_graph=True)
+    ours.backward(retain_graph=True)
+    ours.backward(retain_graph=True)
+    torch.testing.assert_close(pred.grad, 2 * first, rtol=1e-12, atol=0)
+    probe = torch.randn(40, 6, generator=gen, dtype=torch.float64)
+    hvp = []
+    for loss in (ours, ref):
+        g, = torch.autograd.grad(loss, pred, create_graph=True)
+        hvp.append(_grad((g * probe).sum(), pred))
+    torch.testing.assert_close(hvp[0], hvp[1], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize('gamma', [0.5, 2.0])
+def test_activated_probabilities_match_mmdet(gamma):
+    """activated=True: pred holds probabilities (mmdet's
+    py_focal_loss_with_prob), class-index and one-hot targets."""
+    gen = torch.Generator().manual_seed(7)
+    prob = torch.rand(50, 6, generator=gen).clamp(1e-4, 1 - 1e-4)
+    prob.requires_grad_()
+    labels = torch.randint(0, 7, (50,), generator=gen)
+    weight = torch.rand(50, generator=gen)
+    for target in (labels, F.one_hot(labels, 7)[:, :6]):
+        ours = focal_loss(prob, target, weight, gamma=gamma, alpha=0.25,
+                          avg_factor=9.0, activated=True)
+        ref = py_focal_loss_with_prob(prob, target, weight, gamma=gamma,
+                                      alpha=0.25, avg_factor=9.0)
+        torch.testing.assert_close(ours, ref, rtol=RTOL, atol=1e-7)
+        torch.testing.assert_close(_grad(ours, prob), _grad(ref, prob),
+                                   rtol=1e-4, atol=1e-7)
+    with pytest.raises(ValueError, match='use_sigmoid'):
+        focal_loss(prob, labels.clamp(max=5), activated=True,
+                   use_sigmoid=False)

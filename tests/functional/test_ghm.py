@@ -136,7 +136,7 @@ def test_softmax_ghmc_matches_its_definition():
     ref_acc = torch.zeros(bins)
     for n in (300, 50, 700, 120, 400):
         pred = (torch.randn(n, 6, generator=gen) * 2).requires_grad_()
-        labels = torch.randint(-1, 6, (n,), generator=gen)  # -1: ignored
+        labels = torch.randint(0, 6, (n,), generator=gen)
         weight = torch.rand(n, generator=gen) * (torch.rand(n) > 0.2)
         ours, state = _ghmc(pred, labels, weight, state, momentum,
                             use_sigmoid=False)
@@ -150,10 +150,9 @@ def test_softmax_ghmc_matches_its_definition():
         torch.testing.assert_close(state.double(), ref_acc, rtol=1e-6,
                                    atol=0)
     # a one-hot target is the same as its class index
-    onehot = F.one_hot(labels.clamp(min=0), 6) * (labels >= 0)[:, None]
+    onehot = F.one_hot(labels, 6)
     a, _ = _ghmc(pred, labels, weight, state, 0.0, use_sigmoid=False)
-    b, _ = _ghmc(pred, onehot, weight * (labels >= 0), state, 0.0,
-                 use_sigmoid=False)
+    b, _ = _ghmc(pred, onehot, weight, state, 0.0, use_sigmoid=False)
     torch.testing.assert_close(a, b, rtol=1e-6, atol=0)
 
 
@@ -174,7 +173,8 @@ def test_gradcheck(case):
                              reduction='none', all_reduce=False)[0]
     else:
         pred = torch.randn(10, 5, generator=gen, dtype=d, requires_grad=True)
-        target = torch.randint(0, 6, (10,), generator=gen)
+        classes = 6 if case == 'sigmoid' else 5  # sigmoid: 5 is background
+        target = torch.randint(0, classes, (10,), generator=gen)
 
         def fn(p, w):
             return ghmc_loss(p, target, w, acc, 0.75,
@@ -231,7 +231,6 @@ def test_cpu_bfloat16_autocast():
     labels = torch.randint(0, 5, (64,))
     target = torch.randn(64, 4)
     for fn, tgt in ((_ghmc, labels), (_ghmr, target)):
-        last = 1e3 if fn is _ghmr else 1 + 1e-6
         state = torch.zeros(10)
         linear.zero_grad()
         with torch.autocast('cpu', dtype=torch.bfloat16):
@@ -254,3 +253,18 @@ def test_mismatched_shapes_raise():
     with pytest.raises(ValueError, match=r'\(3,\).*\(6, 4\)'):
         _ghmr(torch.randn(6, 4), torch.randn(6, 4), torch.ones(3), state,
               0.7)
+
+
+@pytest.mark.parametrize('use_sigmoid', [True, False])
+def test_class_indices_out_of_range_raise_with_the_range(use_sigmoid):
+    """Sigmoid: [0, C] (C the background); softmax: [0, K - 1]."""
+    state = torch.zeros(10)
+    pred = torch.randn(10, 5)
+    upper = 5 if use_sigmoid else 4
+    ok = torch.full((10,), upper)
+    _ghmc(pred, ok, None, state, 0.7, use_sigmoid=use_sigmoid)
+    for bad in (upper + 1, -1):
+        labels = ok.clone()
+        labels[3] = bad
+        with pytest.raises(RuntimeError, match=rf'\[0, {upper}\]'):
+            _ghmc(pred, labels, None, state, 0.7, use_sigmoid=use_sigmoid)

@@ -3,10 +3,12 @@ import pytest
 import torch
 from mmdet.models.losses import CrossEntropyLoss, FocalLoss
 
-from imbalance_plugin.heads.elementwise_loss import (is_elementwise,
-                                                      weighted_mean)
 from imbalance_plugin.losses import GHMC
 from imbalance_plugin.losses import FocalLoss as PluginFocalLoss
+from imbalance_plugin.losses.elementwise_loss import (
+    is_elementwise,
+    weighted_mean,
+)
 
 NUM_CLASSES = 6
 

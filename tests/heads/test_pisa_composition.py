@@ -7,7 +7,6 @@ import torch
 from mmdet.registry import MODELS as MMDET_MODELS
 
 from imbalance_plugin.registry import MODELS
-
 from test_pisa_retina_head import head_cfg as retina_cfg
 from test_pisa_retina_head import losses_and_grads as retina_losses
 from test_pisa_retina_head import random_inputs as retina_inputs

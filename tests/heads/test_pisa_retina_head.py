@@ -9,9 +9,12 @@ from mmdet.registry import MODELS as MMDET_MODELS
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 
-from imbalance_plugin.heads.isr_p import (isr_p_label_weights,
-                                          positive_indices, positives_loss)
-from imbalance_plugin.heads.pisa_retina_head import gt_groups_of
+from imbalance_plugin.heads.isr_p import (
+    isr_p_label_weights,
+    positive_indices,
+    positives_loss,
+)
+from imbalance_plugin.heads.pisa_common import gt_groups_of
 from imbalance_plugin.registry import MODELS
 from tests.functional.test_pisa import SEEDS, mmdet_weights, random_batch
 
@@ -102,6 +105,15 @@ def assert_same(ours, theirs):
                                    atol=1e-7, msg=key)
     for got, expected in zip(ours[1] + ours[2], theirs[1] + theirs[2]):
         torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize('part,key', [('isr', 'kk'), ('carl', 'biass'),
+                                      ('carl', 'sigmoid')])
+def test_misspelt_train_cfg_key_raises_at_build(part, key):
+    cfg = head_cfg()
+    cfg['train_cfg'][part][key] = 1.
+    with pytest.raises(ValueError, match=rf'train_cfg\.{part}\.{key}'):
+        MODELS.build(dict(type='imbalance_plugin.PISARetinaHead', **cfg))
 
 
 @pytest.mark.parametrize('isr,carl', [(True, True), (True, False),

@@ -250,6 +250,21 @@ def test_bad_config_raises_at_build(part, key, value):
         build(MODELS, 'imbalance_plugin.PISARoIHead', cfg)
 
 
+@pytest.mark.parametrize('part,key', [('isr', 'k_'), ('carl', 'bais')])
+def test_misspelt_train_cfg_key_raises_at_build(part, key):
+    cfg = head_cfg('ours')
+    cfg['train_cfg'][part][key] = 1.
+    with pytest.raises(ValueError, match=rf'train_cfg\.{part}\.{key}'):
+        build(MODELS, 'imbalance_plugin.PISARoIHead', cfg)
+
+
+def test_misspelt_sampler_argument_raises_at_build():
+    cfg = head_cfg('ours')
+    cfg['train_cfg']['sampler']['scor_thr'] = 0.05
+    with pytest.raises(TypeError, match='scor_thr'):
+        build(MODELS, 'imbalance_plugin.PISARoIHead', cfg)
+
+
 def test_last_pisa_weights_for_the_gradient_density_hook():
     head = build(MODELS, 'imbalance_plugin.PISARoIHead',
                  head_cfg(sampler_cfg('ours')))

@@ -9,8 +9,11 @@ from mmengine.logging import MessageHub
 from mmengine.registry import HOOKS, init_default_scope
 from torch import nn
 
+from imbalance_plugin.heads.pisa_common import PISA_WEIGHTS_ATTRIBUTE
 from imbalance_plugin.hooks.gradient_density_hook import (
-    PISA_WEIGHTS_ATTRIBUTE, GradientDensityHook, log_tag)
+    GradientDensityHook,
+    log_tag,
+)
 from imbalance_plugin.losses import GHMC, GHMR
 
 
@@ -159,3 +162,11 @@ def test_built_from_config_and_rejects_bad_interval():
     for bad in (0, -1, 2.5, True, '5'):
         with pytest.raises(ValueError, match='interval'):
             GradientDensityHook(interval=bad)
+
+
+@pytest.mark.parametrize('name', ['intervall', 'by_epoch', 'log_interval'])
+def test_unknown_argument_raises_at_build(name):
+    init_default_scope('mmdet')
+    with pytest.raises(TypeError, match=name):
+        HOOKS.build(dict(type='imbalance_plugin.GradientDensityHook',
+                         interval=7, **{name: 1}))

@@ -97,3 +97,53 @@ def test_bad_call_arguments_raise():
     with pytest.raises(ValueError, match='avg_factor'):
         loss(pred, torch.zeros(8, dtype=torch.long), avg_factor=2.0,
              reduction_override='sum')
+
+
+@pytest.mark.parametrize('kind,misspelt', [
+    ('FocalLoss', dict(gama=2.0)),
+    ('FocalLoss', dict(use_sigmod=True)),
+    ('GHMC', dict(momentun=0.75)),
+    ('GHMR', dict(mu=0.02, bin=10)),
+])
+def test_unknown_arguments_are_refused_by_name(kind, misspelt):
+    """A misspelt config key fails the build and names the key."""
+    name, = misspelt.keys() - {'mu'}
+    with pytest.raises(TypeError, match=name):
+        MODELS.build(dict(type=f'imbalance_plugin.{kind}', **misspelt))
+
+
+def test_class_indices_out_of_range_raise_with_the_range():
+    """FocalLoss() on (10, 5) logits with labels 9: a wrong num_classes
+    must not train on nothing."""
+    pred = torch.randn(10, 5)
+    with pytest.raises(RuntimeError, match=r'\[0, 5\]'):
+        _build()(pred, torch.full((10,), 9))
+    with pytest.raises(RuntimeError, match=r'\[0, 4\]'):
+        _build(use_sigmoid=False)(pred, torch.full((10,), 5))
+
+
+@pytest.mark.parametrize('reduction_override', [None, 'sum', 'none'])
+def test_dense_logits_match_mmdet(reduction_override):
+    """mmdet's FocalLoss takes (B, C, H, W) logits with a one-hot target of
+    the same shape; so does ours, with equal values and gradients."""
+    ours = _build(gamma=2.0, alpha=0.25, loss_weight=1.5, num_classes=5)
+    ref = MODELS.build(dict(type='FocalLoss', use_sigmoid=True, gamma=2.0,
+                            alpha=0.25, loss_weight=1.5))
+    gen = torch.Generator().manual_seed(4)
+    b, c, h, w = 3, 5, 8, 6
+    pred = torch.rand(b, c, h, w, generator=gen).requires_grad_()
+    labels = torch.randint(0, c, (b * h * w,), generator=gen)
+    target = F.one_hot(labels, c).reshape(b, h, w, c).permute(0, 3, 1, 2)
+    weight = torch.rand(b, c, h, w, generator=gen)
+    avg = None if reduction_override else 10.0
+    for wt in (None, weight):
+        a = ours(pred, target, wt, avg_factor=avg,
+                 reduction_override=reduction_override)
+        e = ref(pred, target, wt, avg_factor=avg,
+                reduction_override=reduction_override)
+        assert a.shape == e.shape
+        torch.testing.assert_close(a, e, rtol=1e-5, atol=1e-7)
+        torch.testing.assert_close(_grad(a.sum(), pred), _grad(e.sum(), pred),
+                                   rtol=1e-5, atol=1e-8)
+    with pytest.raises(ValueError, match='num_classes=5'):
+        ours(pred[:, :4], target[:, :4])

@@ -150,3 +150,51 @@ def test_mismatched_shapes_raise_with_both_shapes():
     with pytest.raises(ValueError, match='reduction_override'):
         ghmc(torch.randn(5, 4), torch.zeros(5, dtype=torch.long),
              reduction_override='avg')
+
+
+@pytest.mark.parametrize('kind', ['GHMC', 'GHMR'])
+def test_retain_graph_and_grad_of_grad(kind):
+    """backward twice gives twice the gradient; a second derivative equals
+    autograd's through the element loss with beta held fixed (taken from
+    mmdet's module, whose GHM weights carry no gradient)."""
+    gen = torch.Generator().manual_seed(9)
+    d = torch.float64
+    if kind == 'GHMC':
+        pred = torch.randn(30, 4, generator=gen, dtype=d) * 2
+        labels = torch.randint(0, 5, (30,), generator=gen)
+        target = F.one_hot(labels, 5)[:, :4].double()
+        weight = torch.ones(30, 4, dtype=d)
+        cfg = dict(bins=10, momentum=0.0)
+
+        def element(x):
+            return F.binary_cross_entropy_with_logits(x, target,
+                                                      reduction='none')
+    else:
+        pred = torch.randn(30, 4, generator=gen, dtype=d)
+        target = torch.randn(30, 4, generator=gen, dtype=d)
+        labels, weight = target, torch.ones(30, 4, dtype=d)
+        cfg = dict(mu=0.02, bins=10, momentum=0.0)
+
+        def element(x):
+            diff = x - target
+            return torch.sqrt(diff * diff + 0.02 ** 2) - 0.02
+    pred.requires_grad_()
+    ours = MODELS.build(dict(type=f'imbalance_plugin.{kind}',
+                             all_reduce=False, **cfg))
+    ref = MODELS.build(dict(type=kind, **cfg))
+    loss = ours(pred, labels, weight)
+    first, = torch.autograd.grad(loss, pred, retain_graph=True)
+    loss.backward(retain_graph=True)
+    loss.backward(retain_graph=True)
+    torch.testing.assert_close(pred.grad, 2 * first, rtol=1e-12, atol=0)
+    # beta of each element from mmdet's loss: the gradient of its loss over
+    # that of the unweighted element loss
+    ref_loss = ref(pred, labels if kind == 'GHMR' else target, weight)
+    beta = _grad(ref_loss, pred) / _grad(element(pred).sum(), pred)
+    probe = torch.randn(30, 4, generator=gen, dtype=d)
+    g, = torch.autograd.grad(loss, pred, create_graph=True)
+    hvp = _grad((g * probe).sum(), pred)
+    g_ref, = torch.autograd.grad((beta.detach() * element(pred)).sum(), pred,
+                                 create_graph=True)
+    expected = _grad((g_ref * probe).sum(), pred)
+    torch.testing.assert_close(hvp, expected, rtol=1e-6, atol=1e-10)

@@ -8,9 +8,10 @@ import pytest
 import torch
 from mmcv.ops import nms_match
 from mmdet.models.task_modules.assigners import AssignResult
-from mmdet.models.task_modules.samplers import \
-    ScoreHLRSampler as MMDetScoreHLRSampler
 from mmdet.models.task_modules.samplers import SamplingResult
+from mmdet.models.task_modules.samplers import (
+    ScoreHLRSampler as MMDetScoreHLRSampler,
+)
 from mmdet.registry import MODELS as MMDET_MODELS
 from mmdet.registry import TASK_UTILS as MMDET_TASK_UTILS
 from mmdet.structures.bbox import HorizontalBoxes
@@ -20,7 +21,10 @@ from torch import nn
 from imbalance_plugin.registry import TASK_UTILS
 from imbalance_plugin.samplers import ScoreHLRSampler
 from imbalance_plugin.samplers.sampling_result import sampling_result
-from imbalance_plugin.samplers.score_hlr_sampler import hlr_order_of_groups
+from imbalance_plugin.samplers.score_hlr_sampler import (
+    hlr_order,
+    kernel_local_rank,
+)
 
 NUM_CLASSES = 5
 
@@ -102,10 +106,9 @@ SETTINGS = {
 }
 
 
-@pytest.mark.parametrize('kernel', [None, False], ids=['cpu-kernel',
-                                                      'vectorised'])
+@pytest.mark.parametrize('grouping', ['auto', 'nms_match', 'torch'])
 @pytest.mark.parametrize('setting', sorted(SETTINGS))
-def test_matches_mmdet(setting, kernel, mmdet_score_hlr_keys):
+def test_matches_mmdet(setting, grouping, mmdet_score_hlr_keys):
     sampler_kwargs, image_kwargs = SETTINGS[setting]
     kwargs = {'pos_fraction': 0.25, **sampler_kwargs}
     compared = 0
@@ -117,8 +120,9 @@ def test_matches_mmdet(setting, kernel, mmdet_score_hlr_keys):
             MMDetScoreHLRSampler(context=context, **kwargs), image, seed)
         if not mmdet_score_hlr_keys.tie_free():
             continue  # mmdet's order among equal keys is arbitrary
-        ours = ScoreHLRSampler(context=context, **kwargs)
-        ours.nms_match_kernel = kernel
+        ours = TASK_UTILS.build(
+            dict(type='imbalance_plugin.ScoreHLRSampler', grouping=grouping,
+                 **kwargs), default_args=dict(context=context))
         result, weights = run(ours, image, seed)
         assert torch.equal(result.pos_inds, expected.pos_inds)
         assert torch.equal(result.neg_inds, expected.neg_inds)
@@ -216,7 +220,7 @@ def test_registered_and_usable_by_mmdet_pisa_roi_head_config():
     ('num', 0), ('num', -3), ('num', 2.5), ('pos_fraction', -0.1),
     ('pos_fraction', 1.5), ('k', -0.5), ('bias', 1.), ('bias', -0.2),
     ('score_thr', -0.01), ('score_thr', 1.01), ('iou_thr', -0.1),
-    ('iou_thr', 1.5), ('neg_pos_ub', -2)
+    ('iou_thr', 1.5), ('neg_pos_ub', -2), ('grouping', 'kernel')
 ])
 def test_bad_config_raises_at_build(name, value):
     cfg = dict(type='imbalance_plugin.ScoreHLRSampler', num=512,
@@ -226,19 +230,38 @@ def test_bad_config_raises_at_build(name, value):
         TASK_UTILS.build(cfg, default_args=dict(context=None))
 
 
-@pytest.mark.parametrize('num_hlr', [1, 40, 150, 300])
-def test_hlr_order_of_groups_matches_brute_force(num_hlr):
+@pytest.mark.parametrize('name', ['scor_thr', 'iou_threshold', 'nms_match'])
+def test_unknown_argument_raises_at_build(name):
+    cfg = dict(type='imbalance_plugin.ScoreHLRSampler', num=512,
+               pos_fraction=0.25, **{name: 0.05})
+    with pytest.raises(TypeError, match=name):
+        TASK_UTILS.build(cfg, default_args=dict(context=None))
+
+
+def clustered_boxes(seed, n=300, clusters=10):
+    g = torch.Generator().manual_seed(seed)
+    centres = torch.rand(clusters, 2, generator=g) * 300
+    xy = centres[torch.randint(clusters, (n, ), generator=g)] + torch.randn(
+        n, 2, generator=g) * 8
+    return torch.cat([xy - 20, xy + 20], 1), torch.rand(n, generator=g)
+
+
+def test_kernel_local_rank_is_the_position_in_the_group():
+    boxes, scores = clustered_boxes(0)
+    groups = nms_match(torch.cat([boxes, scores[:, None]], 1), 0.5)
+    local_rank = kernel_local_rank([group.tolist() for group in groups], 300)
+    for group in groups:
+        assert torch.equal(local_rank[group], torch.arange(group.numel()))
+
+
+@pytest.mark.parametrize('kernel', [True, False], ids=['nms_match', 'torch'])
+@pytest.mark.parametrize('num_hlr', [1, 10, 40, 150, 300])
+def test_hlr_order_matches_brute_force(kernel, num_hlr):
     for seed in range(6):
-        g = torch.Generator().manual_seed(seed)
-        centres = torch.rand(10, 2, generator=g) * 300
-        xy = centres[torch.randint(10, (300, ), generator=g)] + torch.randn(
-            300, 2, generator=g) * 8
-        boxes = torch.cat([xy - 20, xy + 20], 1)
-        scores = torch.rand(300, generator=g)
+        boxes, scores = clustered_boxes(seed)
         groups = nms_match(torch.cat([boxes, scores[:, None]], 1), 0.5)
         assert 10 <= len(groups) < 300
-        order = hlr_order_of_groups([group.tolist() for group in groups],
-                                    scores.numpy(), num_hlr)
+        order = hlr_order(boxes, scores, 0.5, num_hlr, kernel)
         # Local rank: how many of the box's group score higher. Then order by
         # mmdet's float32 key (n - local rank) + score, descending, equal
         # keys by index.
@@ -249,60 +272,82 @@ def test_hlr_order_of_groups_matches_brute_force(num_hlr):
                               for i in range(300)])
         key = (300 - local.float()) + scores
         expected = sorted(range(300), key=lambda i: (-float(key[i]), i))
+        assert order.dtype == torch.long
         assert order.tolist() == expected[:num_hlr]
 
 
-def _select(sampler, cls_score, bbox_pred, priors, num):
+def _select(sampler, cls_score, bbox_pred, priors, num, bbox_head):
     torch.manual_seed(0)
-    return sampler.select_negatives(cls_score, bbox_pred, priors, num)
+    return sampler.select_negatives(cls_score, bbox_pred, priors, num,
+                                    bbox_head)
 
 
-@pytest.mark.parametrize('kernel', [None, False], ids=['cpu-kernel',
-                                                      'vectorised'])
-def test_weights_from_probabilities_match_the_loss_call(kernel):
-    # With mmdet's plain softmax cross-entropy the host path renormalises
-    # with -log p_bg instead of calling the loss; a class weight of ones
-    # gives the same loss through the loss call.
+@pytest.mark.parametrize('sigmoid', [False, True])
+def test_groupings_select_the_same(sigmoid):
     g = torch.Generator().manual_seed(0)
-    context = BoxScoringContext(0)
+    context = BoxScoringContext(0, sigmoid=sigmoid)
     n = 400
     xy = torch.rand(n, 2, generator=g) * 300
     priors = torch.cat([xy, xy + 30 + torch.rand(n, 2, generator=g) * 40], 1)
     cls_score = torch.randn(n, NUM_CLASSES + 1, generator=g) * 2
     cls_score[:, -1] += 3.
     bbox_pred = torch.randn(n, 4 * NUM_CLASSES, generator=g) * 0.3
-    sampler = ScoreHLRSampler(num=128, pos_fraction=0.25, context=context)
-    sampler.nms_match_kernel = kernel
-    select, weights = _select(sampler, cls_score, bbox_pred, priors, 100)
-    context.bbox_head.loss_cls.class_weight = [1.] * (NUM_CLASSES + 1)
-    select_ref, weights_ref = _select(sampler, cls_score, bbox_pred, priors,
-                                      100)
-    assert torch.equal(select, select_ref)
-    torch.testing.assert_close(weights, weights_ref, rtol=1e-5, atol=1e-7)
-    # The weighted loss of the sampled negatives equals the unweighted.
-    labels = torch.full((select.numel(), ), NUM_CLASSES)
-    loss = context.bbox_head.loss_cls(cls_score[select], labels,
-                                      reduction_override='none')
-    torch.testing.assert_close((loss * weights).sum(), loss.sum())
+    for num in (20, 100, 300):
+        out = [
+            _select(ScoreHLRSampler(num=512, pos_fraction=0.25,
+                                    grouping=grouping), cls_score, bbox_pred,
+                    priors, num, context.bbox_head)
+            for grouping in ('nms_match', 'torch')
+        ]
+        assert torch.equal(out[0][0], out[1][0])
+        assert torch.equal(out[0][1], out[1][1])
 
 
-def test_background_probability_zero_falls_back_to_the_loss():
-    # p_bg underflows to 0 for these rows: -log p_bg would be inf, so the
-    # loss itself renormalises and the weights stay finite.
+def test_background_probability_zero_keeps_weights_finite():
+    # p_bg underflows to 0 for these rows; the loss (log-softmax) does not.
     context = BoxScoringContext(0)
     n = 50
     corner = torch.arange(n, dtype=torch.float32)[:, None] * 50.
     priors = torch.cat([corner, corner, corner + 30, corner + 30], 1)
     cls_score = torch.zeros(n, NUM_CLASSES + 1)
     cls_score[:, 0] = 150.
-    sampler = ScoreHLRSampler(num=32, pos_fraction=0.25, context=context)
+    sampler = ScoreHLRSampler(num=32, pos_fraction=0.25)
     select, weights = _select(sampler, cls_score,
-                              torch.zeros(n, 4 * NUM_CLASSES), priors, 20)
+                              torch.zeros(n, 4 * NUM_CLASSES), priors, 20,
+                              context.bbox_head)
     assert select.numel() == 20 and torch.isfinite(weights).all()
     labels = torch.full((20, ), NUM_CLASSES)
     loss = context.bbox_head.loss_cls(cls_score[select], labels,
                                       reduction_override='none')
     torch.testing.assert_close((loss * weights).sum(), loss.sum())
+
+
+def test_scoring_through_arguments_equals_the_context():
+    # What PISARoIHead does: it scores the negatives itself and gives its
+    # bbox head; no context needed.
+    context = BoxScoringContext(3)
+    image = random_image(3)
+    kwargs = dict(num=128, pos_fraction=0.25)
+    expected, expected_weights = run(
+        ScoreHLRSampler(context=context, **kwargs), image, 0)
+    scored = []
+
+    def score_negatives(boxes):
+        scored.append((boxes, torch.is_grad_enabled()))
+        rois = torch.cat([boxes.new_zeros(boxes.size(0), 1), boxes], 1)
+        out = context._bbox_forward(None, rois)
+        return out['cls_score'], out['bbox_pred']
+
+    torch.manual_seed(0)
+    result, weights = ScoreHLRSampler(**kwargs).sample(
+        image['assign'](), InstanceData(priors=image['priors']), image['gt'],
+        score_negatives=score_negatives, bbox_head=context.bbox_head)
+    _assert_same_sampling_result(result, expected)
+    assert torch.equal(weights, expected_weights)
+    # Called once, on the negative candidates, without gradient.
+    (boxes, grad_enabled), = scored
+    assert not grad_enabled
+    assert boxes.size(0) == int((image['assign']().gt_inds == 0).sum())
 
 
 def _assert_same_sampling_result(result, expected):

@@ -4,7 +4,12 @@ import socket
 
 from mmengine.config import Config
 
-from .tool_runner import TOY_RETINANET, logged_train_scalars, run_tool, tiny_options
+from tests.train_helper import (
+    TOY_RETINANET,
+    logged_train_scalars,
+    run_tool,
+    tiny_options,
+)
 
 
 def _free_port():
@@ -18,7 +23,7 @@ def test_two_process_cpu_training(tmp_path, monkeypatch):
     monkeypatch.setenv('OMP_NUM_THREADS', '1')
     result = run_tool('tools/dist_train.sh', TOY_RETINANET, 2, '--work-dir',
                       tmp_path, '--auto-scale-lr', '--cfg-options',
-                      *tiny_options(max_iters=3), 'train_dataloader.batch_size=1')
+                      *tiny_options(max_iters=3, batch_size=1))
     log = result.stdout + result.stderr
     # MMEngine's environment report: launcher and number of processes
     assert 'Distributed launcher: pytorch' in log

@@ -5,8 +5,16 @@ import pickle
 
 import pytest
 
-from .tool_runner import (KEEP_ALL_DETECTIONS, TOY_FASTER_RCNN, TOY_RETINANET,
-                          logged_train_scalars, run_tool, tiny_options)
+from tests.train_helper import (
+    KEEP_ALL_DETECTIONS,
+    SMALL_SET,
+    TOY_FASTER_RCNN,
+    TOY_RETINANET,
+    logged_train_scalars,
+    run_tool,
+    tiny_options,
+    train,
+)
 
 CONFIGS = {'retinanet': TOY_RETINANET, 'faster_rcnn': TOY_FASTER_RCNN}
 
@@ -16,8 +24,7 @@ def trained(request, tmp_path_factory):
     """(config, work dir) after 4 training iterations of the toy detector."""
     config = CONFIGS[request.param]
     work = tmp_path_factory.mktemp(request.param)
-    run_tool('tools/train.py', config, '--work-dir', work, '--cfg-options',
-             *tiny_options(max_iters=4))
+    train(config, work, max_iters=4)
     return config, work
 
 
@@ -44,10 +51,11 @@ def test_test_writes_metrics_predictions_and_images(trained, tmp_path):
         assert 0.0 <= metrics[key] <= 1.0
     with open(out, 'rb') as f:
         predictions = pickle.load(f)
-    assert len(predictions) == 4
+    assert len(predictions) == SMALL_SET['num_val']
     boxes = predictions[0]['pred_instances']['bboxes']
     assert boxes.ndim == 2 and boxes.shape[1] == 4 and len(boxes) > 0
-    assert len(list(shown.rglob('*.jpg')) + list(shown.rglob('*.png'))) == 4
+    assert len(list(shown.rglob('*.jpg')) + list(shown.rglob('*.png'))) == \
+        SMALL_SET['num_val']
 
 
 @pytest.mark.parametrize('trained', ['retinanet'], indirect=True)

@@ -14,6 +14,9 @@ one RetinaNet batch:
   plain = ``smooth_l1_loss`` (mean, beta 1/9 as RetinaNet's config).
 * softmax focal (no mmdet counterpart): a Faster R-CNN RoI batch, 1,024 x
   81; plain = ``cross_entropy``.
+* the check of the class indices (each in [0, C], a device-side assertion):
+  ``focal_loss`` as the module calls it (argument checks and label check)
+  against the same loss past its checks, on the classification batch.
 
 The settings are those of the shipped configs: Focal gamma 2, alpha 0.25;
 GHM-C bins 30, momentum 0.75; GHM-R mu 0.02, bins 10, momentum 0.7. Ours
@@ -23,11 +26,12 @@ the same kernels).
 """
 import torch
 import torch.nn.functional as F
-from benchmark import Case
 from mmdet.models.losses import GHMC as MMDetGHMC
 from mmdet.models.losses import GHMR as MMDetGHMR
 from mmdet.models.losses import FocalLoss as MMDetFocalLoss
 
+from benchmarks import Case
+from imbalance_plugin.functional.focal import _focal_loss, focal_loss
 from imbalance_plugin.losses import GHMC, GHMR, FocalLoss
 
 ANCHORS, CLASSES = 50_000, 80
@@ -86,6 +90,7 @@ def cases(device):
                               alpha=0.25).to(device)
 
     cls_setting = f'{ANCHORS}x{CLASSES} fwd+bwd'
+    row_weights = label_weights[:, None]
     return [
         Case(name='sigmoid Focal',
              setting=f'{cls_setting}, gamma 2, alpha 0.25',
@@ -114,4 +119,12 @@ def cases(device):
              ours=_step(softmax_focal, roi_pred, roi_labels),
              plain=_step(F.cross_entropy, roi_pred, roi_labels),
              plain_name='cross-entropy'),
+        Case(name='label check (sigmoid Focal)',
+             setting=f'{cls_setting}, checked vs unchecked',
+             ours=_step(focal_loss, pred, labels, label_weights, gamma=2.0,
+                        alpha=0.25, avg_factor=avg_factor, compiled=True),
+             plain=_step(_focal_loss, pred, labels, row_weights, 2.0, 0.25,
+                         True, 'mean', avg_factor, False, True),
+             plain_name='Focal without checks',
+             targets={'max_vs_plain': 1.05}),
     ]

@@ -2,8 +2,8 @@
 # ResNet-18 at a quarter of its width, FPN at 64 channels.
 # The backbone starts from digit-classification weights, the toy's analogue
 # of the COCO configs' ImageNet weights: imbalance_plugin.ToyPretrained
-# trains them once per machine (about 1.5 minutes on 2 cores) and caches them
-# beside the toy dataset (imbalance_plugin/datasets/toy_backbone.py).
+# trains them once per machine and caches them beside the toy dataset
+# (imbalance_plugin/datasets/toy_backbone.py).
 # Names prefixed ``toy_``; the toy model bases apply them.
 toy_backbone = dict(
     _delete_=True,

@@ -1,8 +1,9 @@
-# Toy schedule of the reported baseline: about 5 minutes on 2 CPU cores
-# (3000 iterations saturate the toy set: AP 0.62).
-# Iteration-based so that the time does not depend on the split's size.
-# AdamW, linear warm-up, step decay at 2/3 and 8/9.
-# Names prefixed ``toy_``; apply with e.g. ``train_cfg = _base_.toy_train_cfg``.
+# Toy schedule of the toy baselines (configs/toy/retinanet_toy.py,
+# faster_rcnn_toy.py): 1500 iterations; how it was chosen is in
+# docs/experiments.md. Iteration-based so that the length does not depend on
+# the split's size. AdamW, linear warm-up, step decay at 2/3 and 8/9.
+# Names prefixed ``toy_``; apply with e.g.
+# ``train_cfg = _base_.toy_train_cfg``.
 toy_max_iters = 1500
 
 toy_train_cfg = dict(

@@ -1,5 +1,4 @@
-# Toy schedule of the Faster R-CNN demo grid (faster-rcnn-toy): about 7
-# minutes per variant on 2 CPU cores, two variants at a time. The baseline
+# Toy schedule of the Faster R-CNN toy grid (faster-rcnn-toy). The baseline
 # schedule (schedule.py: AdamW at 2e-3, warm-up, grad clipping, hooks) cut
 # to 500 iterations with one step decay at 5/6. RetinaNet's demo has its own
 # (schedule_demo_retinanet.py).

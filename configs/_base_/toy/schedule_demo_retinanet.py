@@ -1,12 +1,12 @@
-# Toy schedule of the RetinaNet demo (make demo): about 5 minutes per
-# variant on 2 CPU cores, two variants at a time. The baseline schedule
+# Toy schedule of the RetinaNet demo (make demo). The baseline schedule
 # (schedule.py: AdamW, warm-up, grad clipping, hooks) at 1000 iterations, one
 # step decay at 5/6, and half its learning rate: at 2e-3, GHM-R's regression
 # gradient plus CARL's (GHM-C + GHM-R + PISA) stops RetinaNet's regression
 # branch from learning within 200 iterations (its loss stays flat and the
-# variant ends at 3-10 AP after 1500 iterations); at 1e-3 it learns (26 AP).
-# A RetinaNet iteration costs about a third of a Faster R-CNN one, so the
-# demo affords twice the iterations of schedule_demo.py.
+# variant ends at 3-10 AP after 1500 iterations); at 1e-3 it learns (26 AP;
+# docs/experiments.md). A RetinaNet iteration costs about a third of a
+# Faster R-CNN one, so the demo affords twice the iterations of
+# schedule_demo.py.
 # Names prefixed ``toy_``; apply with e.g.
 # ``train_cfg = _base_.toy_train_cfg``.
 _base_ = './schedule.py'

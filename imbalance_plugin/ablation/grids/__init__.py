@@ -1,1 +1,2 @@
-"""Built-in ablation grids: one file per grid, named as tools/ablate.py takes it."""
+"""Built-in ablation grids: one file per grid, named as tools/ablate.py
+takes it."""

@@ -25,7 +25,8 @@ if opts.get('fake.fail') == 'test':
     print('Traceback: fake failure in testing', file=sys.stderr)
     sys.exit(4)
 seed = json.loads(Path(args.checkpoint).read_text())['seed']
-ap = float(opts.get('fake.ap', 0.3)) + float(opts.get('fake.seed_step', 0.0)) * seed
+ap = (float(opts.get('fake.ap', 0.3))
+      + float(opts.get('fake.seed_step', 0.0)) * seed)
 offsets = dict(mAP=0.0, mAP_50=0.2, mAP_75=0.05, mAP_s=-0.1, mAP_m=0.01,
                mAP_l=0.1)
 Path(args.metrics_json).write_text(json.dumps(

@@ -1,0 +1,174 @@
+"""RetinaNet head trained with online hard example mining (the Focal Loss
+paper's OHEM baseline, Lin et al., ICCV 2017, Section 5.1, Table 1d).
+
+Settings live in the detector's ``train_cfg``; a missing key takes its
+default (the paper's best OHEM row, batch 128 at NMS 0.5)::
+
+    train_cfg=dict(..., ohem=dict(num=128, nms_thr=0.5, neg_pos_ratio=None))
+
+* ``num``: anchors per image in the minibatch, an int > 0.
+* ``nms_thr``: IoU threshold in (0, 1] of the NMS over the anchors, in order
+  of decreasing loss; None for no NMS (plain top-``num`` loss mining).
+* ``neg_pos_ratio``: None, or negatives per positive >= 0 (3 is the paper's
+  "OHEM 1:3"): at most ``floor(num / (1 + r))`` positives, negatives fill
+  the rest.
+
+The selection is :func:`imbalance_plugin.functional.ohem.ohem_select`: every
+anchor with label weight > 0 is scored by its ``loss_cls`` summed over the
+classes, computed once, unreduced. Then
+
+* ``loss_cls`` = sum of the selected anchors' loss / number of selected
+  anchors in the batch (the mean over the minibatch, as OHEM's Fast R-CNN);
+* ``loss_bbox`` = ``loss_bbox`` over the selected positives / their number
+  (the minibatch's positives, as with mmdet's OHEMSampler, normalised per
+  positive as RetinaNet's regression is).
+
+``loss_cls`` must be element-wise and sigmoid (the paper's sigmoid
+cross-entropy: the plugin's FocalLoss with ``gamma=0, alpha=None``, or
+mmdet's sigmoid CrossEntropyLoss, whose target expansion syncs with the
+host). The selection runs without gradient; gradient reaches only the
+selected anchors. Host syncs beyond those the Focal Loss head has too
+(mmdet's target assignment and its regression losses' check for an empty
+weight): one per iteration (the NMS kernel), none with ``nms_thr=None``.
+"""
+import math
+import numbers
+
+import torch
+from mmdet.models.dense_heads import RetinaHead
+from mmdet.structures.bbox import get_box_tensor
+
+from imbalance_plugin.functional.ohem import max_positives, ohem_select
+from imbalance_plugin.losses.elementwise_loss import (
+    is_elementwise,
+    weighted_mean,
+)
+from imbalance_plugin.registry import MODELS
+
+#: ``train_cfg.ohem`` defaults: the best OHEM row of the paper's Table 1d.
+OHEM_DEFAULTS = dict(num=128, nms_thr=0.5, neg_pos_ratio=None)
+
+
+def _is_real(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def ohem_settings(train_cfg, owner='OHEMRetinaHead'):
+    """``train_cfg.ohem`` with defaults filled in, validated.
+
+    Raises:
+        ValueError: naming the key, for an unknown key or a value out of
+            range.
+    """
+    cfg = dict((train_cfg or {}).get('ohem', None) or {})
+    unknown = sorted(set(cfg) - set(OHEM_DEFAULTS))
+    if unknown:
+        raise ValueError(f'{owner}: train_cfg.ohem accepts only '
+                         f'{", ".join(OHEM_DEFAULTS)}; unknown {unknown}')
+    settings = {**OHEM_DEFAULTS, **cfg}
+    num, nms_thr, ratio = (settings['num'], settings['nms_thr'],
+                           settings['neg_pos_ratio'])
+    if not isinstance(num, numbers.Integral) or isinstance(num, bool) \
+            or num <= 0:
+        raise ValueError(f'{owner}: train_cfg.ohem.num (anchors per image) '
+                         f'must be an int > 0, got {num!r}')
+    if nms_thr is not None and not (_is_real(nms_thr) and 0 < nms_thr <= 1):
+        raise ValueError(f'{owner}: train_cfg.ohem.nms_thr must be None (no '
+                         f'NMS) or a number in (0, 1], got {nms_thr!r}')
+    if ratio is not None:
+        if not (_is_real(ratio) and math.isfinite(ratio) and ratio >= 0):
+            raise ValueError(f'{owner}: train_cfg.ohem.neg_pos_ratio must be '
+                             f'None (no ratio) or a number >= 0, got '
+                             f'{ratio!r}')
+        if max_positives(num, ratio) < 1:
+            raise ValueError(f'{owner}: train_cfg.ohem.neg_pos_ratio={ratio!r}'
+                             f' leaves no positive in a minibatch of num='
+                             f'{num}; need num >= 1 + neg_pos_ratio')
+    return dict(num=int(num),
+                nms_thr=None if nms_thr is None else float(nms_thr),
+                neg_pos_ratio=None if ratio is None else float(ratio))
+
+
+@MODELS.register_module()
+class OHEMRetinaHead(RetinaHead):
+    """RetinaHead whose losses cover only the OHEM minibatch of each image
+    (``train_cfg.ohem``); inference is RetinaNet's."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        name = type(self).__name__
+        self.ohem = ohem_settings(self.train_cfg, name)
+        if not (self.use_sigmoid_cls and is_elementwise(self.loss_cls)):
+            raise ValueError(
+                f'{name}: loss_cls must be an element-wise sigmoid loss '
+                '(imbalance_plugin.FocalLoss, or mmdet\'s FocalLoss or '
+                'CrossEntropyLoss, with use_sigmoid=True and reduction='
+                f'\'mean\'), got {type(self.loss_cls).__name__}')
+
+    def loss_by_feat(self,
+                     cls_scores,
+                     bbox_preds,
+                     batch_gt_instances,
+                     batch_img_metas,
+                     batch_gt_instances_ignore=None):
+        """Classification and regression losses of the OHEM minibatch.
+
+        Args:
+            cls_scores (list[Tensor]): per level, (N, A_l * C, H, W).
+            bbox_preds (list[Tensor]): per level, (N, A_l * 4, H, W).
+            batch_gt_instances (list[InstanceData]): ground truths per image.
+            batch_img_metas (list[dict]): image metas.
+            batch_gt_instances_ignore (list[InstanceData], optional).
+
+        Returns:
+            dict[str, Tensor]: ``loss_cls`` and ``loss_bbox``.
+        """
+        featmap_sizes = [featmap.size()[-2:] for featmap in cls_scores]
+        device = cls_scores[0].device
+        anchor_list, valid_flag_list = self.get_anchors(
+            featmap_sizes, batch_img_metas, device=device)
+        (labels_list, label_weights_list, bbox_targets_list, bbox_weights_list,
+         _) = self.get_targets(
+             anchor_list,
+             valid_flag_list,
+             batch_gt_instances,
+             batch_img_metas,
+             batch_gt_instances_ignore=batch_gt_instances_ignore)
+
+        num_imgs = len(batch_img_metas)
+        channels = self.cls_out_channels
+        cls_score = torch.cat([
+            s.permute(0, 2, 3, 1).reshape(num_imgs, -1, channels)
+            for s in cls_scores
+        ], 1).reshape(-1, channels)
+        bbox_pred = torch.cat([
+            p.permute(0, 2, 3, 1).reshape(num_imgs, -1, 4) for p in bbox_preds
+        ], 1).reshape(-1, 4)
+        anchors = torch.stack(
+            [get_box_tensor(torch.cat(levels)) for levels in anchor_list])
+        labels = torch.cat(labels_list, 1)
+        label_weights = torch.cat(label_weights_list, 1)
+        bbox_targets = torch.cat(bbox_targets_list, 1).reshape(-1, 4)
+        bbox_weights = torch.cat(bbox_weights_list, 1).reshape(-1, 4)
+
+        unreduced = self.loss_cls(cls_score, labels.reshape(-1),
+                                  reduction_override='none')
+        anchor_loss = unreduced.detach().reshape(num_imgs, -1,
+                                                 channels).sum(-1)
+        positive = (labels >= 0) & (labels < self.num_classes)
+        selected = ohem_select(anchor_loss, anchors, label_weights > 0,
+                               positive, **self.ohem)
+        num_selected = selected.sum().clamp(min=1).float()
+        loss_cls = weighted_mean(unreduced, selected.reshape(-1),
+                                 num_selected)
+
+        selected_pos = (selected & positive).reshape(-1)
+        if self.reg_decoded_bbox:
+            bbox_pred = get_box_tensor(
+                self.bbox_coder.decode(anchors.reshape(-1, 4), bbox_pred))
+        loss_bbox = self.loss_bbox(
+            bbox_pred,
+            bbox_targets,
+            bbox_weights * selected_pos[:, None],
+            avg_factor=selected_pos.sum().clamp(min=1).float())
+        return dict(loss_cls=loss_cls, loss_bbox=loss_bbox)

@@ -1,0 +1,204 @@
+"""SSD head with PISA's ISR-P and CARL (Cao et al., CVPR 2020).
+
+SSD's loss (Liu et al., ECCV 2016): softmax cross-entropy over the positives
+and, per image, the ``neg_pos_ratio * P`` negatives of highest loss (hard
+negative mining, ``P`` the image's positives), plus smooth L1 over the
+positives, each summed and divided by the batch's positive count
+``avg_factor``. PISA changes it as mmdet 3.3.0's ``PISASSDHead`` does,
+through the detector's ``train_cfg``::
+
+    train_cfg=dict(..., isr=dict(k=2., bias=0.), carl=dict(k=1., bias=0.2))
+
+* ``isr``: the positives' label weights become the ISR-P weights (IoU-HLR
+  mapped by ``(bias + (1 - bias) * u) ** k``), rescaled so that the
+  positives' cross-entropy sum is unchanged; hard negatives are then mined
+  on the weighted loss (the negatives' weights are untouched).
+* ``carl``: adds ``loss_carl``, the positives' smooth L1 weighted by the map
+  of their softmax score of the true class (the gradient reaches the
+  classifier).
+
+The cross-entropy and smooth L1 of all anchors are computed once, unreduced:
+ISR-P reads the positives' cross-entropy from it, CARL the positives'
+smooth L1 (with the head's ``smoothl1_beta``, and on decoded boxes with
+``reg_decoded_bbox``; mmdet's CARL always uses beta 1 on deltas, the same
+loss in its SSD configs). Hard negatives are mined for all images at once by
+ranking each image's negatives. ``loss_cls`` and ``loss_bbox`` are lists of
+per-image terms, as mmdet's SSD heads return them. Targets cover all anchors
+as in mmdet's ``SSDHead`` (its ``PISASSDHead`` keeps only the valid ones,
+which are all of them in SSD's configs: every input is resized to the
+anchor generator's size).
+"""
+import torch
+import torch.nn.functional as F
+from mmdet.models.dense_heads import SSDHead
+from mmdet.models.losses import smooth_l1_loss
+from mmdet.structures.bbox import get_box_tensor
+
+from imbalance_plugin.functional.pisa import carl_loss, carl_weights
+from imbalance_plugin.heads.isr_p import isr_p_label_weights, positive_indices
+from imbalance_plugin.heads.pisa_common import (
+    PISA_WEIGHTS_ATTRIBUTE,
+    class_probability,
+    gt_groups_of,
+    pisa_cfg,
+    weights_where,
+)
+from imbalance_plugin.registry import MODELS
+
+_EPS = torch.finfo(torch.float32).eps
+
+
+def check_ssd_train_cfg(train_cfg, owner):
+    """Validates SSD's own ``train_cfg.neg_pos_ratio`` (an int >= 0) and
+    ``train_cfg.smoothl1_beta`` (a number > 0), raising ValueError naming
+    them; PISA's parts are checked by :func:`pisa_cfg`."""
+    if not train_cfg:
+        return
+    ratio = train_cfg.get('neg_pos_ratio', None)
+    if isinstance(ratio, bool) or not isinstance(ratio, int) or ratio < 0:
+        raise ValueError(f'{owner}: train_cfg.neg_pos_ratio must be an int '
+                         f'>= 0, got {ratio!r}')
+    beta = train_cfg.get('smoothl1_beta', None)
+    if (isinstance(beta, bool) or not isinstance(beta, (int, float))
+            or not beta > 0):
+        raise ValueError(f'{owner}: train_cfg.smoothl1_beta must be a '
+                         f'number > 0, got {beta!r}')
+
+
+def hard_example_mask(loss, labels, num_classes, neg_pos_ratio):
+    """SSD's hard negative mining for a batch: the samples that count.
+
+    In each image, every positive (label in [0, C)) and the
+    ``min(neg_pos_ratio * P, N)`` negatives (label C) of highest loss, with
+    ``P`` and ``N`` the image's positive and negative counts. The negatives
+    are ranked by one sort per image row; equal losses are ranked by index.
+
+    Args:
+        loss (Tensor): (B, A) loss of each anchor (only its values are used).
+        labels (Tensor): (B, A) labels, ``num_classes`` for background.
+        num_classes (int): C.
+        neg_pos_ratio (int): negatives kept per positive.
+
+    Returns:
+        Tensor: (B, A) bool.
+    """
+    positive = (labels >= 0) & (labels < num_classes)
+    negative = labels == num_classes
+    num_hard = torch.minimum(neg_pos_ratio * positive.sum(1),
+                             negative.sum(1))
+    negative_loss = torch.where(negative, loss.detach(), float('-inf'))
+    order = negative_loss.argsort(dim=1, descending=True, stable=True)
+    position = torch.arange(loss.size(1), device=loss.device)
+    rank = torch.empty_like(order).scatter_(1, order,
+                                            position.expand_as(order))
+    return positive | (negative & (rank < num_hard[:, None]))
+
+
+@MODELS.register_module()
+class PISASSDHead(SSDHead):
+    """SSDHead whose loss applies ISR-P (``train_cfg.isr``) and CARL
+    (``train_cfg.carl``); the rest is SSD's."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        owner = type(self).__name__
+        check_ssd_train_cfg(self.train_cfg, owner)
+        self.pisa_cfg = pisa_cfg(self.train_cfg, owner)
+
+    def loss_by_feat(self,
+                     cls_scores,
+                     bbox_preds,
+                     batch_gt_instances,
+                     batch_img_metas,
+                     batch_gt_instances_ignore=None):
+        """Classification, regression and (with CARL) CARL losses.
+
+        Args:
+            cls_scores (list[Tensor]): per level, (B, A_l * (C + 1), H, W).
+            bbox_preds (list[Tensor]): per level, (B, A_l * 4, H, W).
+            batch_gt_instances (list[InstanceData]): ground truths per image.
+            batch_img_metas (list[dict]): image metas.
+            batch_gt_instances_ignore (list[InstanceData], optional).
+
+        Returns:
+            dict: ``loss_cls`` and ``loss_bbox``, lists of B per-image terms
+            ((1,) and 0-dim), and with CARL ``loss_carl`` (1,). For image
+            ``i``, ``loss_cls_i = sum_{j in P_i + H_i} w_j CE_j / avg_factor``
+            (``P_i`` its positives, ``H_i`` its hard negatives, ``w`` the
+            label weights after ISR-P) and ``loss_bbox_i = sum_{j in P_i}
+            SmoothL1_j / avg_factor``.
+        """
+        featmap_sizes = [featmap.size()[-2:] for featmap in cls_scores]
+        device = cls_scores[0].device
+        anchor_list, valid_flag_list = self.get_anchors(
+            featmap_sizes, batch_img_metas, device=device)
+        (labels_list, label_weights_list, bbox_targets_list, bbox_weights_list,
+         avg_factor, sampling_results) = self.get_targets(
+             anchor_list,
+             valid_flag_list,
+             batch_gt_instances,
+             batch_img_metas,
+             batch_gt_instances_ignore=batch_gt_instances_ignore,
+             return_sampling_results=True)
+
+        num_imgs = len(batch_img_metas)
+        channels = self.cls_out_channels
+        cls_score = torch.cat([
+            s.permute(0, 2, 3, 1).reshape(num_imgs, -1, channels)
+            for s in cls_scores
+        ], 1).reshape(-1, channels)
+        bbox_pred = torch.cat([
+            p.permute(0, 2, 3, 1).reshape(num_imgs, -1, 4) for p in bbox_preds
+        ], 1).reshape(-1, 4)
+        anchors = torch.cat(
+            [get_box_tensor(torch.cat(levels)) for levels in anchor_list])
+        labels = torch.cat(labels_list, 1).reshape(-1)
+        label_weights = torch.cat(label_weights_list, 1).reshape(-1)
+        bbox_targets = torch.cat(bbox_targets_list, 1).reshape(-1, 4)
+        bbox_weights = torch.cat(bbox_weights_list, 1).reshape(-1, 4)
+
+        cls_loss = F.cross_entropy(cls_score, labels, reduction='none')
+        reg_pred = bbox_pred
+        if self.reg_decoded_bbox:
+            reg_pred = get_box_tensor(
+                self.bbox_coder.decode(anchors, bbox_pred))
+        reg_loss = smooth_l1_loss(
+            reg_pred,
+            bbox_targets,
+            beta=self.train_cfg['smoothl1_beta'],
+            reduction='none')
+
+        isr_cfg, carl_cfg = self.pisa_cfg['isr'], self.pisa_cfg['carl']
+        if isr_cfg is not None or carl_cfg is not None:
+            pos_inds = positive_indices(labels, self.num_classes)
+        pisa_weights = {}
+        if isr_cfg is not None:
+            label_weights = isr_p_label_weights(
+                pos_inds, cls_loss.detach().index_select(0, pos_inds),
+                bbox_pred, anchors, labels, label_weights, bbox_targets,
+                gt_groups_of(sampling_results), self.bbox_coder,
+                self.reg_decoded_bbox, **isr_cfg)
+            pisa_weights['isr_p'] = weights_where(
+                (labels >= 0) & (labels < self.num_classes), label_weights)
+
+        weighted = (cls_loss * label_weights).view(num_imgs, -1)
+        counted = hard_example_mask(weighted, labels.view(num_imgs, -1),
+                                    self.num_classes,
+                                    self.train_cfg['neg_pos_ratio'])
+        losses_cls = torch.where(counted, weighted, 0.).sum(1) / avg_factor
+        losses_bbox = (reg_loss * bbox_weights).view(num_imgs, -1).sum(1) / (
+            avg_factor + _EPS)
+        losses = dict(
+            loss_cls=list(losses_cls[:, None].unbind()),
+            loss_bbox=list(losses_bbox.unbind()))
+
+        if carl_cfg is not None:
+            scores = class_probability(
+                cls_score.index_select(0, pos_inds),
+                labels.index_select(0, pos_inds), use_sigmoid=False)
+            losses['loss_carl'] = carl_loss(
+                scores, reg_loss.index_select(0, pos_inds), avg_factor,
+                **carl_cfg)
+            pisa_weights['carl'] = carl_weights(scores.detach(), **carl_cfg)
+        setattr(self, PISA_WEIGHTS_ATTRIBUTE, pisa_weights)
+        return losses
