@@ -34,11 +34,11 @@ weight): one per iteration (the NMS kernel), none with ``nms_thr=None``.
 import math
 import numbers
 
-import torch
 from mmdet.models.dense_heads import RetinaHead
 from mmdet.structures.bbox import get_box_tensor
 
 from imbalance_plugin.functional.ohem import max_positives, ohem_select
+from imbalance_plugin.heads.dense_batch import dense_batch
 from imbalance_plugin.losses.elementwise_loss import (
     is_elementwise,
     weighted_mean,
@@ -123,33 +123,16 @@ class OHEMRetinaHead(RetinaHead):
         Returns:
             dict[str, Tensor]: ``loss_cls`` and ``loss_bbox``.
         """
-        featmap_sizes = [featmap.size()[-2:] for featmap in cls_scores]
-        device = cls_scores[0].device
-        anchor_list, valid_flag_list = self.get_anchors(
-            featmap_sizes, batch_img_metas, device=device)
-        (labels_list, label_weights_list, bbox_targets_list, bbox_weights_list,
-         _) = self.get_targets(
-             anchor_list,
-             valid_flag_list,
-             batch_gt_instances,
-             batch_img_metas,
-             batch_gt_instances_ignore=batch_gt_instances_ignore)
-
         num_imgs = len(batch_img_metas)
         channels = self.cls_out_channels
-        cls_score = torch.cat([
-            s.permute(0, 2, 3, 1).reshape(num_imgs, -1, channels)
-            for s in cls_scores
-        ], 1).reshape(-1, channels)
-        bbox_pred = torch.cat([
-            p.permute(0, 2, 3, 1).reshape(num_imgs, -1, 4) for p in bbox_preds
-        ], 1).reshape(-1, 4)
-        anchors = torch.stack(
-            [get_box_tensor(torch.cat(levels)) for levels in anchor_list])
-        labels = torch.cat(labels_list, 1)
-        label_weights = torch.cat(label_weights_list, 1)
-        bbox_targets = torch.cat(bbox_targets_list, 1).reshape(-1, 4)
-        bbox_weights = torch.cat(bbox_weights_list, 1).reshape(-1, 4)
+        (cls_score, bbox_pred, anchors, labels, label_weights, bbox_targets,
+         bbox_weights, _, _) = dense_batch(
+             self, cls_scores, bbox_preds, batch_gt_instances,
+             batch_img_metas, batch_gt_instances_ignore)
+        # the selection works per image: (N, A) and (N, A, 4)
+        anchors = anchors.view(num_imgs, -1, 4)
+        labels = labels.view(num_imgs, -1)
+        label_weights = label_weights.view(num_imgs, -1)
 
         unreduced = self.loss_cls(cls_score, labels.reshape(-1),
                                   reduction_override='none')

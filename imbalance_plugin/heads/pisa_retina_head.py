@@ -16,11 +16,11 @@ leaving one out switches that part off::
 Any classification loss works (sigmoid or softmax): ISR-P renormalises with
 the head's own ``loss_cls``; CARL uses the head's own ``loss_bbox``.
 """
-import torch
 from mmdet.models.dense_heads import RetinaHead
 from mmdet.structures.bbox import get_box_tensor
 
 from imbalance_plugin.functional.pisa import carl_loss, carl_weights
+from imbalance_plugin.heads.dense_batch import dense_batch
 from imbalance_plugin.heads.isr_p import (
     isr_p_label_weights,
     positive_indices,
@@ -64,34 +64,10 @@ class PISARetinaHead(RetinaHead):
         Returns:
             dict[str, Tensor]: ``loss_cls``, ``loss_bbox`` and ``loss_carl``.
         """
-        featmap_sizes = [featmap.size()[-2:] for featmap in cls_scores]
-        device = cls_scores[0].device
-        anchor_list, valid_flag_list = self.get_anchors(
-            featmap_sizes, batch_img_metas, device=device)
-        targets = self.get_targets(
-            anchor_list,
-            valid_flag_list,
-            batch_gt_instances,
-            batch_img_metas,
-            batch_gt_instances_ignore=batch_gt_instances_ignore,
-            return_sampling_results=True)
-        (labels_list, label_weights_list, bbox_targets_list, bbox_weights_list,
-         avg_factor, sampling_results) = targets
-
-        # (N, A * C, H, W) levels to (N * sum(H * W * A), C) rows, image
-        # after image: (N, H * W, A * C) views joined by one copy, the cat.
-        cls_score = torch.cat(
-            [s.permute(0, 2, 3, 1).flatten(1, 2) for s in cls_scores],
-            1).view(-1, self.cls_out_channels)
-        bbox_pred = torch.cat(
-            [p.permute(0, 2, 3, 1).flatten(1, 2) for p in bbox_preds],
-            1).view(-1, 4)
-        anchors = torch.cat(
-            [get_box_tensor(torch.cat(levels)) for levels in anchor_list])
-        labels = torch.cat(labels_list, 1).reshape(-1)
-        label_weights = torch.cat(label_weights_list, 1).reshape(-1)
-        bbox_targets = torch.cat(bbox_targets_list, 1).reshape(-1, 4)
-        bbox_weights = torch.cat(bbox_weights_list, 1).reshape(-1, 4)
+        (cls_score, bbox_pred, anchors, labels, label_weights, bbox_targets,
+         bbox_weights, avg_factor, sampling_results) = dense_batch(
+             self, cls_scores, bbox_preds, batch_gt_instances,
+             batch_img_metas, batch_gt_instances_ignore)
 
         pos_inds = positive_indices(labels, self.num_classes)
         pisa_weights = {}

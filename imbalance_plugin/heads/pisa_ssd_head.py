@@ -35,6 +35,7 @@ from mmdet.models.losses import smooth_l1_loss
 from mmdet.structures.bbox import get_box_tensor
 
 from imbalance_plugin.functional.pisa import carl_loss, carl_weights
+from imbalance_plugin.heads.dense_batch import dense_batch
 from imbalance_plugin.heads.isr_p import isr_p_label_weights, positive_indices
 from imbalance_plugin.heads.pisa_common import (
     PISA_WEIGHTS_ATTRIBUTE,
@@ -128,34 +129,11 @@ class PISASSDHead(SSDHead):
             label weights after ISR-P) and ``loss_bbox_i = sum_{j in P_i}
             SmoothL1_j / avg_factor``.
         """
-        featmap_sizes = [featmap.size()[-2:] for featmap in cls_scores]
-        device = cls_scores[0].device
-        anchor_list, valid_flag_list = self.get_anchors(
-            featmap_sizes, batch_img_metas, device=device)
-        (labels_list, label_weights_list, bbox_targets_list, bbox_weights_list,
-         avg_factor, sampling_results) = self.get_targets(
-             anchor_list,
-             valid_flag_list,
-             batch_gt_instances,
-             batch_img_metas,
-             batch_gt_instances_ignore=batch_gt_instances_ignore,
-             return_sampling_results=True)
-
         num_imgs = len(batch_img_metas)
-        channels = self.cls_out_channels
-        cls_score = torch.cat([
-            s.permute(0, 2, 3, 1).reshape(num_imgs, -1, channels)
-            for s in cls_scores
-        ], 1).reshape(-1, channels)
-        bbox_pred = torch.cat([
-            p.permute(0, 2, 3, 1).reshape(num_imgs, -1, 4) for p in bbox_preds
-        ], 1).reshape(-1, 4)
-        anchors = torch.cat(
-            [get_box_tensor(torch.cat(levels)) for levels in anchor_list])
-        labels = torch.cat(labels_list, 1).reshape(-1)
-        label_weights = torch.cat(label_weights_list, 1).reshape(-1)
-        bbox_targets = torch.cat(bbox_targets_list, 1).reshape(-1, 4)
-        bbox_weights = torch.cat(bbox_weights_list, 1).reshape(-1, 4)
+        (cls_score, bbox_pred, anchors, labels, label_weights, bbox_targets,
+         bbox_weights, avg_factor, sampling_results) = dense_batch(
+             self, cls_scores, bbox_preds, batch_gt_instances,
+             batch_img_metas, batch_gt_instances_ignore)
 
         cls_loss = F.cross_entropy(cls_score, labels, reduction='none')
         reg_pred = bbox_pred
