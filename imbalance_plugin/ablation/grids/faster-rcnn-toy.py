@@ -1,6 +1,5 @@
 # Faster R-CNN methods on the embedded toy dataset (the Faster R-CNN demo
-# schedule, configs/_base_/toy/schedule_demo.py: about 7 min per variant,
-# two variants at a time on 2 CPU cores).
+# schedule, configs/_base_/toy/schedule_demo.py).
 title = 'Faster R-CNN on the toy dataset: CE, OHEM, Focal, GHM and PISA'
 # tools/test.py evaluates every variant: skip the validation that the toy
 # schedule runs at the end of training, it would evaluate the same split twice.

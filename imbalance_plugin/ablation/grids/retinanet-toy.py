@@ -1,6 +1,5 @@
 # RetinaNet methods on the embedded toy dataset (the RetinaNet demo schedule,
-# configs/_base_/toy/schedule_demo_retinanet.py: about 5 min per variant,
-# two variants at a time on 2 CPU cores).
+# configs/_base_/toy/schedule_demo_retinanet.py).
 title = 'RetinaNet on the toy dataset: Focal Loss, CE, GHM and PISA'
 # tools/test.py evaluates every variant: skip the validation that the toy
 # schedule runs at the end of training, it would evaluate the same split twice.
