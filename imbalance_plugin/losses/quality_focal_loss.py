@@ -8,13 +8,9 @@ from ..functional.quality_focal import (
     check_beta,
     quality_focal_loss,
 )
+from ..functional.reduction import check_reduction
 from ..registry import MODELS
-from ._validation import (
-    check_bool,
-    check_number,
-    check_reduction,
-    resolve_reduction,
-)
+from ._validation import check_bool, check_number, resolve_reduction
 
 
 @MODELS.register_module()
