@@ -22,7 +22,9 @@ of its own (with its own recompile budget), so that the per-function
 recompile limit of ``torch._dynamo`` is not reached by switching between
 them.
 
-Compilation is on by default and is switched off by
+Compilation is on by default on torch 2.4 and newer (before, the kernels
+run eagerly, said once in the log: :mod:`imbalance_plugin.utils.torch_compat`)
+and is switched off by
 
 * the environment variable ``IMBALANCE_PLUGIN_COMPILE=0`` (for every loss),
 * ``compiled=False`` given to a loss module (for that module).
@@ -42,6 +44,8 @@ import warnings
 
 import torch
 
+from ..utils import torch_compat
+
 ENV_VAR = 'IMBALANCE_PLUGIN_COMPILE'
 _OFF = ('0', 'false', 'no', 'off')
 
@@ -49,13 +53,22 @@ _OFF = ('0', 'false', 'no', 'off')
 # (Unsupported, BackendCompilerFailed and TorchInductor's InductorError,
 # the recompile limit) and the hard failure of the recompile limit under
 # fullgraph=True, which derives from Exception only.
-COMPILER_ERRORS = (torch._dynamo.exc.TorchDynamoException,
-                   torch._dynamo.exc.FailOnRecompileLimitHit)
+COMPILER_ERRORS = ((torch._dynamo.exc.TorchDynamoException,)
+                   + torch_compat.RECOMPILE_LIMIT_ERRORS)
 
 
 def compile_enabled() -> bool:
     """False when the environment variable switches compilation off."""
     return os.environ.get(ENV_VAR, '1').strip().lower() not in _OFF
+
+
+def _compiles_here() -> bool:
+    """Whether this torch compiles the kernels (see
+    :data:`~imbalance_plugin.utils.torch_compat.COMPILES_KERNELS`); says
+    once in the log when it does not."""
+    if not torch_compat.COMPILES_KERNELS:
+        torch_compat.say_kernels_run_eagerly()
+    return torch_compat.COMPILES_KERNELS
 
 
 def _specialization(value):
@@ -95,7 +108,7 @@ class Kernel:
     def _use_compiled(self, compiled, args):
         if not compiled or self._broken or not compile_enabled():
             return False
-        if torch.compiler.is_compiling():
+        if torch_compat.is_compiling() or not _compiles_here():
             return False
         # An empty input is cheap eagerly and would cost a compilation of its
         # own (sizes 0 and 1 are specialised by the compiler).
@@ -127,9 +140,9 @@ class Kernel:
 
     def _give_up(self, error):
         self._broken = True
-        if isinstance(error, torch._dynamo.exc.FailOnRecompileLimitHit):
-            why = ('torch._dynamo.config.recompile_limit '
-                   f'({torch._dynamo.config.recompile_limit}) was reached')
+        if isinstance(error, torch_compat.RECOMPILE_LIMIT_ERRORS):
+            why = (f'torch._dynamo.config.{torch_compat.RECOMPILE_LIMIT} '
+                   f'({torch_compat.recompile_limit()}) was reached')
         else:
             cause = getattr(error, 'inner_exception', None) or error
             first_line = (str(cause).strip().splitlines() or [''])[0]

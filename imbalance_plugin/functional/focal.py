@@ -40,6 +40,7 @@ from typing import Optional, Sequence, Union
 import torch
 from torch import Tensor
 
+from ..utils.torch_compat import is_compiling
 from .compile import differentiable, kernel
 from .numerics import opmath, opmath_dtype, scalar, sigmoid_parts
 from .reduction import (
@@ -127,7 +128,7 @@ def _softmax_alpha(alpha: Optional[float], channels: int,
                    device: torch.device, dtype: torch.dtype) -> Tensor:
     """(K,) class weights: alpha for the classes, 1 - alpha for the
     background (last), or ones; made once per setting."""
-    if torch.compiler.is_compiling():
+    if is_compiling():
         return _class_weights(alpha, channels, device, dtype)
     return _cached_class_weights(alpha, channels, device, dtype)
 

@@ -40,6 +40,8 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
+from ..utils.torch_compat import custom_op
+
 LANES = 8  # a power of two
 
 
@@ -93,20 +95,20 @@ def slot_region(slots: Tensor, bins: int) -> Tensor:
     return (slots - _lanes(slots, slots.dtype) * (bins + 1)).long()
 
 
-@torch.library.custom_op('imbalance_plugin::bin_counts', mutates_args=())
+def _bin_counts_shape(slots, bins):
+    return slots.new_empty((bins,), dtype=torch.float32)
+
+
+@custom_op('imbalance_plugin::bin_counts', _bin_counts_shape)
 def bin_counts(slots: Tensor, bins: int) -> Tensor:
     """Valid elements per region, float32 (bins,), from :func:`bin_slots`.
 
-    One ``bincount``; a custom op so that ``torch.compile`` keeps it whole
-    (its output size does not depend on the data).
+    One ``bincount``; a custom op (where torch has them) so that
+    ``torch.compile`` keeps it whole (its output size does not depend on
+    the data).
     """
     counts = torch.bincount(slots.reshape(-1), minlength=LANES * (bins + 1))
     return counts.view(LANES, bins + 1)[:, :bins].sum(0).to(torch.float32)
-
-
-@bin_counts.register_fake
-def _(slots, bins):
-    return slots.new_empty((bins,), dtype=torch.float32)
 
 
 def world_size() -> int:

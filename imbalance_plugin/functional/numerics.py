@@ -5,6 +5,8 @@ from functools import lru_cache
 import torch
 from torch import Tensor
 
+from ..utils.torch_compat import is_compiling
+
 
 def opmath_dtype(dtype: torch.dtype) -> torch.dtype:
     """float16 / bfloat16 are computed in float32, float64 stays float64."""
@@ -27,7 +29,7 @@ def scalar(name: str, value: float, device: torch.device,
     (the compiler would specialise to that aliasing). Never written to: it
     is shared. While an enclosing ``torch.compile`` traces, a constant.
     """
-    if torch.compiler.is_compiling():
+    if is_compiling():
         return torch.tensor(float(value), dtype=dtype, device=device)
     return _cached_scalar(name, float(value), device, dtype)
 

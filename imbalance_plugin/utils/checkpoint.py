@@ -8,7 +8,10 @@ classes MMEngine writes are added to torch's allow-list, and local checkpoints
 are loaded with ``weights_only=True`` spelled out, so that anything else is
 refused with an error that names the file and the offending global.
 
-Importing this module applies both; ``imbalance_plugin`` imports it.
+Importing this module applies both; ``imbalance_plugin`` imports it. Torch
+without ``add_safe_globals`` (before 2.4) has no allow-list to extend, and
+its ``torch.load`` defaults to ``weights_only=False`` (as every torch before
+2.6 does), so MMEngine's own loading is left as it is there.
 """
 import os.path as osp
 import pickle
@@ -17,6 +20,8 @@ import numpy as np
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
+
+from .torch_compat import HAS_SAFE_GLOBALS
 
 
 class CheckpointRefusedError(RuntimeError):
@@ -65,7 +70,8 @@ def allow_mmengine_checkpoints():
 
 
 def load_local_checkpoint(filename, map_location=None):
-    """Loads a local checkpoint with ``weights_only=True``.
+    """Loads a local checkpoint with ``weights_only=True`` (on torch without
+    an allow-list, before 2.4, as that torch loads by default).
 
     Raises:
         FileNotFoundError: ``filename`` does not exist.
@@ -77,7 +83,7 @@ def load_local_checkpoint(filename, map_location=None):
         raise FileNotFoundError(f'checkpoint {filename} does not exist')
     try:
         return torch.load(filename, map_location=map_location,
-                          weights_only=True)
+                          weights_only=HAS_SAFE_GLOBALS)
     except pickle.UnpicklingError as error:
         raise CheckpointRefusedError(
             f'refusing to load checkpoint {filename}: it holds an object '
@@ -95,6 +101,7 @@ def _offending_global(error):
     return lines[-1] if lines else 'no detail given'
 
 
-allow_mmengine_checkpoints()
-CheckpointLoader.register_scheme(prefixes='', force=True)(
-    load_local_checkpoint)
+if HAS_SAFE_GLOBALS:
+    allow_mmengine_checkpoints()
+    CheckpointLoader.register_scheme(prefixes='', force=True)(
+        load_local_checkpoint)
