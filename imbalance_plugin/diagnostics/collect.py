@@ -4,10 +4,11 @@ valid anchor of a single-stage detector over a few images.
 The head runs forward on each batch, and its own ``get_anchors`` and
 ``get_targets`` (mmdet's ``AnchorHead``) give each anchor its label, label
 weight and regression target, exactly the inputs of ``loss_cls`` and
-``loss_bbox`` in ``loss_by_feat``. An anchor is valid when its label weight is
-positive (an ignored anchor, between the assigner's IoU thresholds, is not);
-a regression coordinate is valid when its box weight is positive (the
-positives).
+``loss_bbox`` in ``loss_by_feat``
+(:func:`~imbalance_plugin.structures.sample_batch.dense_batch`). An anchor
+is valid when its label weight is positive (an ignored anchor, between the
+assigner's IoU thresholds, is not); a regression coordinate is valid when
+its box weight is positive (the positives).
 """
 from dataclasses import dataclass
 from typing import Iterable, List
@@ -15,9 +16,10 @@ from typing import Iterable, List
 import torch
 from mmdet.models.dense_heads import AnchorHead
 from mmdet.models.utils import unpack_gt_instances
-from mmdet.structures.bbox import get_box_tensor
 from torch import Tensor
 
+from ..structures.box_decoding import regression_input
+from ..structures.sample_batch import dense_batch
 from .gradient_norms import sigmoid_classification_g, softmax_classification_g
 
 
@@ -46,16 +48,6 @@ class GradientSample:
     use_sigmoid: bool
 
 
-def _flatten_levels(per_level: List[Tensor], num_imgs: int,
-                    channels: int) -> Tensor:
-    """Head outputs (N, A * channels, H, W) per level -> (N * anchors,
-    channels), in the order of the anchors and targets."""
-    return torch.cat([
-        level.permute(0, 2, 3, 1).reshape(num_imgs, -1, channels)
-        for level in per_level
-    ], 1).reshape(-1, channels)
-
-
 @torch.no_grad()
 def head_gradient_sample(head: AnchorHead, cls_scores: List[Tensor],
                          bbox_preds: List[Tensor], batch_gt_instances,
@@ -70,41 +62,21 @@ def head_gradient_sample(head: AnchorHead, cls_scores: List[Tensor],
         batch_gt_instances, batch_img_metas, batch_gt_instances_ignore: as
             for ``head.loss_by_feat``.
     """
-    num_imgs = len(batch_img_metas)
-    featmap_sizes = [score.shape[-2:] for score in cls_scores]
-    anchor_list, valid_flag_list = head.get_anchors(
-        featmap_sizes, batch_img_metas, device=cls_scores[0].device)
-    (labels_list, label_weights_list, bbox_targets_list, bbox_weights_list,
-     _) = head.get_targets(anchor_list, valid_flag_list, batch_gt_instances,
-                           batch_img_metas, batch_gt_instances_ignore)
-    labels = torch.cat(labels_list, 1).reshape(-1)
-    label_weights = torch.cat(label_weights_list, 1).reshape(-1)
-    target_dim = bbox_targets_list[0].shape[-1]
-    bbox_targets = torch.cat(bbox_targets_list, 1).reshape(-1, target_dim)
-    bbox_weights = torch.cat(bbox_weights_list, 1).reshape(-1, target_dim)
-
-    cls_score = _flatten_levels(cls_scores, num_imgs, head.cls_out_channels)
-    bbox_pred = _flatten_levels(bbox_preds, num_imgs,
-                                head.bbox_coder.encode_size)
-    if head.reg_decoded_bbox:
-        anchors = torch.cat(
-            [get_box_tensor(torch.cat(levels)) for levels in anchor_list])
-        bbox_pred = get_box_tensor(head.bbox_coder.decode(anchors, bbox_pred))
-
-    if head.use_sigmoid_cls:
-        cls_g, positive = sigmoid_classification_g(cls_score, labels,
-                                                   label_weights)
-    else:
-        cls_g, positive = softmax_classification_g(cls_score, labels,
-                                                   label_weights)
-    reg_valid = bbox_weights > 0
-    reg_diff = (bbox_pred.float() - bbox_targets.float())[reg_valid]
+    batch = dense_batch(head, cls_scores, bbox_preds, batch_gt_instances,
+                        batch_img_metas, batch_gt_instances_ignore)
+    classification_g = sigmoid_classification_g if head.use_sigmoid_cls \
+        else softmax_classification_g
+    cls_g, positive = classification_g(batch.cls_score, batch.labels,
+                                       batch.label_weights)
+    bbox_pred = regression_input(head, batch.priors, batch.bbox_pred)
+    reg_valid = batch.bbox_weights > 0
+    reg_diff = (bbox_pred.float() - batch.bbox_targets.float())[reg_valid]
     return GradientSample(
         cls_g=cls_g,
         cls_positive=positive,
         reg_diff=reg_diff,
-        num_images=num_imgs,
-        num_valid_anchors=int((label_weights > 0).sum()),
+        num_images=len(batch_img_metas),
+        num_valid_anchors=int((batch.label_weights > 0).sum()),
         num_positive_anchors=int(reg_valid.any(-1).sum()),
         num_classes=head.num_classes,
         use_sigmoid=bool(head.use_sigmoid_cls))

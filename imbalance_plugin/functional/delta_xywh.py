@@ -9,7 +9,7 @@ denormalised as ``d * stds + means``,
 
 and likewise for y and h; the box is ``(gx - gw / 2, gy - gh / 2, gx + gw / 2,
 gy + gh / 2)``. The float operations are done in the coder's order, so the
-boxes are bit for bit the coder's, in about half the operations.
+boxes are bit for bit the coder's, with fewer operations.
 """
 import math
 
@@ -34,8 +34,8 @@ def decode_delta_xywh(priors, deltas, means=(0., 0., 0., 0.),
         Tensor: (n, 4) decoded boxes in the priors' dtype (the transpose of
         a contiguous (4, n) tensor).
     """
-    # Worked on as (4, n) rows: several times faster than the (n, 2) column
-    # pairs of an (n, 4) tensor.
+    # Worked on as (4, n) rows, not as (n, 2) column pairs of an (n, 4)
+    # tensor (why: docs/experiments.md, PISA speed).
     low, high = priors.t().contiguous().reshape(2, 2, -1)
     denorm = deltas.t() * deltas.new_tensor(stds)[:, None]
     denorm += deltas.new_tensor(means)[:, None]

@@ -10,9 +10,10 @@ the positives' classification loss keeps its sum:
 with ``L_j`` the unreduced classification loss of positive ``j`` (summed
 over classes for a sigmoid loss) and ``lw`` the original label weights.
 
-``L`` is an input: the heads call their own loss once more on the
-positives, without gradient and leaving a stateful loss's buffers as they
-are (:func:`positives_loss`).
+``L`` is an input. PISARetinaHead and PISARoIHead call their own
+``loss_cls`` once more on the positives, without gradient and leaving a
+stateful loss's buffers as they are (:func:`positives_loss`); PISASSDHead
+takes the positives' rows of the cross-entropy it computes for every anchor.
 """
 import torch
 
@@ -22,12 +23,7 @@ from imbalance_plugin.functional.pisa import (
     loss_preserving_weights,
 )
 from imbalance_plugin.losses.unreduced_loss import unreduced_loss
-from imbalance_plugin.samplers.box_decoding import decode
-
-
-def positive_indices(labels, num_classes):
-    """(p,) indices of the samples with a foreground label in [0, C)."""
-    return ((labels >= 0) & (labels < num_classes)).nonzero().view(-1)
+from imbalance_plugin.structures.box_decoding import class_deltas, decode
 
 
 def positives_loss(loss_cls, cls_score, labels, pos_inds):
@@ -36,6 +32,17 @@ def positives_loss(loss_cls, cls_score, labels, pos_inds):
     return unreduced_loss(loss_cls,
                           cls_score.detach().index_select(0, pos_inds),
                           labels.index_select(0, pos_inds))
+
+
+def gt_groups_of(sampling_results):
+    """(p,) batch-unique ground-truth id of each positive, image after image
+    (the ground truths of image ``i`` offset by those of the images before
+    it)."""
+    groups, offset = [], 0
+    for result in sampling_results:
+        groups.append(result.pos_assigned_gt_inds + offset)
+        offset += result.num_gts
+    return torch.cat(groups)
 
 
 def isr_p_label_weights(pos_inds, pos_loss, bbox_pred, priors, labels,
@@ -63,12 +70,7 @@ def isr_p_label_weights(pos_inds, pos_loss, bbox_pred, priors, labels,
     with torch.no_grad():
         pos_labels = labels.index_select(0, pos_inds)
         pos_priors = priors.index_select(0, pos_inds)
-        if bbox_pred.size(-1) > 4:
-            # The deltas of each positive's own class, rows of (n * C, 4).
-            deltas = bbox_pred.detach().reshape(-1, 4).index_select(
-                0, pos_inds * (bbox_pred.size(-1) // 4) + pos_labels)
-        else:
-            deltas = bbox_pred.detach().index_select(0, pos_inds)
+        deltas = class_deltas(bbox_pred.detach(), pos_inds, pos_labels)
         targets = bbox_targets.index_select(0, pos_inds)
         if reg_decoded_bbox:
             boxes = decode(bbox_coder, pos_priors, deltas)

@@ -35,15 +35,15 @@ import math
 import numbers
 
 from mmdet.models.dense_heads import RetinaHead
-from mmdet.structures.bbox import get_box_tensor
 
 from imbalance_plugin.functional.ohem import max_positives, ohem_select
-from imbalance_plugin.heads.dense_batch import dense_batch
 from imbalance_plugin.losses.elementwise_loss import (
     is_elementwise,
     weighted_mean,
 )
 from imbalance_plugin.registry import MODELS
+from imbalance_plugin.structures.box_decoding import regression_input
+from imbalance_plugin.structures.sample_batch import dense_batch
 
 #: ``train_cfg.ohem`` defaults: the best OHEM row of the paper's Table 1d.
 OHEM_DEFAULTS = dict(num=128, nms_thr=0.5, neg_pos_ratio=None)
@@ -124,34 +124,26 @@ class OHEMRetinaHead(RetinaHead):
             dict[str, Tensor]: ``loss_cls`` and ``loss_bbox``.
         """
         num_imgs = len(batch_img_metas)
-        channels = self.cls_out_channels
-        (cls_score, bbox_pred, anchors, labels, label_weights, bbox_targets,
-         bbox_weights, _, _) = dense_batch(
-             self, cls_scores, bbox_preds, batch_gt_instances,
-             batch_img_metas, batch_gt_instances_ignore)
-        # the selection works per image: (N, A) and (N, A, 4)
-        anchors = anchors.view(num_imgs, -1, 4)
-        labels = labels.view(num_imgs, -1)
-        label_weights = label_weights.view(num_imgs, -1)
-
-        unreduced = self.loss_cls(cls_score, labels.reshape(-1),
+        batch = dense_batch(self, cls_scores, bbox_preds, batch_gt_instances,
+                            batch_img_metas, batch_gt_instances_ignore)
+        unreduced = self.loss_cls(batch.cls_score, batch.labels,
                                   reduction_override='none')
-        anchor_loss = unreduced.detach().reshape(num_imgs, -1,
-                                                 channels).sum(-1)
-        positive = (labels >= 0) & (labels < self.num_classes)
-        selected = ohem_select(anchor_loss, anchors, label_weights > 0,
+        # the selection works per image: (N, A) and (N, A, 4)
+        anchor_loss = unreduced.detach().reshape(
+            num_imgs, -1, self.cls_out_channels).sum(-1)
+        positive = batch.positive.view(num_imgs, -1)
+        selected = ohem_select(anchor_loss,
+                               batch.priors.view(num_imgs, -1, 4),
+                               batch.label_weights.view(num_imgs, -1) > 0,
                                positive, **self.ohem)
         num_selected = selected.sum().clamp(min=1).float()
         loss_cls = weighted_mean(unreduced, selected.reshape(-1),
                                  num_selected)
 
         selected_pos = (selected & positive).reshape(-1)
-        if self.reg_decoded_bbox:
-            bbox_pred = get_box_tensor(
-                self.bbox_coder.decode(anchors.reshape(-1, 4), bbox_pred))
         loss_bbox = self.loss_bbox(
-            bbox_pred,
-            bbox_targets,
-            bbox_weights * selected_pos[:, None],
+            regression_input(self, batch.priors, batch.bbox_pred),
+            batch.bbox_targets,
+            batch.bbox_weights * selected_pos[:, None],
             avg_factor=selected_pos.sum().clamp(min=1).float())
         return dict(loss_cls=loss_cls, loss_bbox=loss_bbox)

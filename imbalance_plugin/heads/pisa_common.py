@@ -1,20 +1,51 @@
-"""What every PISA head shares: its settings, its logged weights, its inputs.
+"""The PISA step every PISA head takes (Cao et al., CVPR 2020).
 
-A PISA head (RetinaNet, RoI, SSD) reads ISR-P and CARL from its
+A PISA head (RetinaNet, SSD, RoI) reads ISR-P and CARL from its
 ``train_cfg`` as mmdet's PISA configs write them; a part left out (or None)
 is switched off::
 
     train_cfg=dict(..., isr=dict(k=2., bias=0.), carl=dict(k=1., bias=0.2))
 
-:func:`pisa_cfg` reads both parts once, with the defaults of
+:func:`pisa_cfg` reads both parts once, at build time, with the defaults of
 :data:`PISA_DEFAULTS`, and refuses unknown keys and out-of-range values by
-name. The head keeps the weights of its last training step in the attribute
-:data:`PISA_WEIGHTS_ATTRIBUTE` (a dict keyed by :data:`PISA_WEIGHT_KINDS`),
-where :class:`~imbalance_plugin.hooks.GradientDensityHook` reads them.
+name. Each head's loss then reads::
+
+    batch = dense_batch(...)        # an RoI head builds its SampleBatch
+    label_weights, isr_p_weights = isr_p(batch, head, cfg['isr'])
+    ...                             # the head's own losses, label_weights
+    carl_losses, carl_weights = carl(batch, head, cfg['carl'])
+    log_pisa_weights(module, isr_p=isr_p_weights, carl=carl_weights)
+
+* :func:`isr_p`: the positives' label weights by IoU-HLR, renormalised to
+  keep their classification loss sum (:mod:`imbalance_plugin.heads.isr_p`);
+* :func:`carl`: ``loss_carl = sum_i w_i * L_i / avg_factor`` over the
+  positives, ``L_i`` the head's unreduced regression loss and
+  ``w = (bias + (1 - bias) * s) ** k`` normalised to mean 1, ``s`` the
+  positive's probability of its class (the gradient reaches the classifier);
+* :func:`log_pisa_weights`: the weights of the step, in the attribute
+  :data:`PISA_WEIGHTS_ATTRIBUTE` (a dict keyed by :data:`PISA_WEIGHT_KINDS`)
+  where :class:`~imbalance_plugin.hooks.GradientDensityHook` reads them.
+
+A part that is off leaves the label weights as they are, adds no loss and
+logs nothing.
 """
 import torch
 
-from imbalance_plugin.functional.pisa import check_power_map
+from imbalance_plugin.functional.pisa import (
+    carl_loss,
+    carl_weights,
+    check_power_map,
+)
+from imbalance_plugin.heads.isr_p import (
+    gt_groups_of,
+    isr_p_label_weights,
+    positives_loss,
+)
+from imbalance_plugin.losses.unreduced_loss import preserved_buffers
+from imbalance_plugin.structures.box_decoding import (
+    class_deltas,
+    regression_input,
+)
 
 #: Each part's map ``(bias + (1 - bias) * u) ** k`` by default: the paper's
 #: and mmdet's ``isr_p`` / ``carl_loss`` values.
@@ -59,39 +90,113 @@ def pisa_cfg(train_cfg, owner):
     return parts
 
 
-def check_pisa_cfg(train_cfg, owner):
-    """Validates ``train_cfg.isr`` and ``train_cfg.carl`` at build time
-    (:func:`pisa_cfg`) and returns what it read."""
-    return pisa_cfg(train_cfg, owner)
+def isr_p(batch, head, cfg, cls_loss=None):
+    """ISR-P on the positives of ``batch``.
+
+    Args:
+        batch (SampleBatch): the head's samples.
+        head: an mmdet ``AnchorHead`` or ``BBoxHead``; its ``bbox_coder``
+            and ``reg_decoded_bbox`` decode the positives' deltas, its
+            ``loss_cls`` gives their loss unless ``cls_loss`` does.
+        cfg (dict or None): ``dict(k=..., bias=...)`` (:func:`pisa_cfg`);
+            None: ISR-P is off.
+        cls_loss (Tensor, optional): (n,) unreduced classification loss of
+            every sample, for a head that computes it anyway (SSD): the
+            positives' rows are read instead of calling ``loss_cls`` again.
+
+    Returns:
+        tuple[Tensor, Tensor or None]: the (n,) label weights
+        (``batch.label_weights`` when off) and the weights to log, (n,) and
+        NaN but at the positives (None when off).
+    """
+    if cfg is None:
+        return batch.label_weights, None
+    pos_inds = batch.pos_inds
+    if cls_loss is None:
+        pos_loss = positives_loss(head.loss_cls, batch.cls_score,
+                                  batch.labels, pos_inds)
+    else:
+        pos_loss = cls_loss.index_select(0, pos_inds)
+    label_weights = isr_p_label_weights(
+        pos_inds, pos_loss, batch.bbox_pred, batch.priors, batch.labels,
+        batch.label_weights, batch.bbox_targets,
+        gt_groups_of(batch.sampling_results), head.bbox_coder,
+        head.reg_decoded_bbox, **cfg)
+    return label_weights, weights_where(batch.positive, label_weights)
 
 
-def pisa_part(train_cfg, part):
-    """``dict(k=..., bias=...)`` of ``part`` ('isr' or 'carl'), or None."""
-    return pisa_cfg(train_cfg, 'train_cfg')[part]
+def carl(batch, head, cfg, reg_loss=None):
+    """CARL on the positives of ``batch`` (see the module).
+
+    Args:
+        batch (SampleBatch): the head's samples; ``avg_factor`` normalises.
+        head: an mmdet ``AnchorHead`` or ``BBoxHead``; its classifier's
+            activation (sigmoid or softmax) gives the scores, its
+            ``loss_bbox`` the regression loss (on each positive's deltas of
+            its class, decoded with ``reg_decoded_bbox``) unless
+            ``reg_loss`` does.
+        cfg (dict or None): ``dict(k=..., bias=...)`` (:func:`pisa_cfg`);
+            None: CARL is off.
+        reg_loss (Tensor, optional): (n, 4) unreduced regression loss of
+            every sample, for a head that computes it anyway (SSD).
+
+    Returns:
+        tuple[dict, Tensor or None]: ``{'loss_carl': (1,) loss}`` and the
+        (p,) CARL weights, detached; ``{}`` and None when off.
+    """
+    if cfg is None:
+        return {}, None
+    pos_inds = batch.pos_inds
+    pos_labels = batch.labels.index_select(0, pos_inds)
+    if reg_loss is None:
+        pred = regression_input(
+            head, batch.priors.index_select(0, pos_inds),
+            class_deltas(batch.bbox_pred, pos_inds, pos_labels))
+        # Not a training call of a stateful loss (GHM-R).
+        with preserved_buffers(head.loss_bbox):
+            reg_loss = head.loss_bbox(
+                pred, batch.bbox_targets.index_select(0, pos_inds),
+                reduction_override='none')
+    else:
+        reg_loss = reg_loss.index_select(0, pos_inds)
+    scores = batch.cls_score.index_select(0, pos_inds)
+    scores = scores.sigmoid() if _uses_sigmoid(head) else scores.softmax(-1)
+    scores = scores.gather(1, pos_labels[:, None]).squeeze(1)
+    return (dict(loss_carl=carl_loss(scores, reg_loss, batch.avg_factor,
+                                     **cfg)),
+            carl_weights(scores.detach(), **cfg))
+
+
+def log_pisa_weights(module, isr_p=None, isr_n=None, carl=None):
+    """Keeps the weights of this step in ``module``'s
+    :data:`PISA_WEIGHTS_ATTRIBUTE`, detached; a part given as None (off) is
+    left out.
+
+    Args:
+        isr_p, isr_n (Tensor, optional): (n,) weight of every sample, NaN
+            where the part does not weight (:func:`weights_where`).
+        carl (Tensor, optional): (p,) weight of every positive.
+    """
+    weights = dict(isr_p=isr_p, isr_n=isr_n, carl=carl)
+    setattr(module, PISA_WEIGHTS_ATTRIBUTE, {
+        kind: value.detach()
+        for kind, value in weights.items() if value is not None
+    })
 
 
 def weights_where(mask, weights):
     """``weights`` where ``mask`` holds, NaN elsewhere, detached.
 
-    The form in which a head keeps its last ISR-P, ISR-N and CARL weights in
-    :data:`PISA_WEIGHTS_ATTRIBUTE`: NaN marks the elements a part does not
-    weight, so no data-dependent indexing (and no host sync) is needed.
+    The form in which :func:`log_pisa_weights` keeps the ISR-P and ISR-N
+    weights: NaN marks the elements a part does not weight, so no
+    data-dependent indexing (and no host sync) is needed.
     """
     return torch.where(mask, weights, float('nan')).detach()
 
 
-def class_probability(cls_score, labels, use_sigmoid):
-    """Probability of each row's ``labels`` class: (n, C'), (n,) -> (n,)."""
-    probs = cls_score.sigmoid() if use_sigmoid else cls_score.softmax(-1)
-    return probs.gather(1, labels[:, None]).squeeze(1)
-
-
-def gt_groups_of(sampling_results):
-    """(p,) batch-unique ground-truth id of each positive, image after image
-    (the ground truths of image ``i`` offset by those of the images before
-    it)."""
-    groups, offset = [], 0
-    for result in sampling_results:
-        groups.append(result.pos_assigned_gt_inds + offset)
-        offset += result.num_gts
-    return torch.cat(groups)
+def _uses_sigmoid(head):
+    """Whether ``head`` classifies with sigmoids: an ``AnchorHead`` says so
+    in ``use_sigmoid_cls``, a ``BBoxHead`` in its ``loss_cls``."""
+    if hasattr(head, 'use_sigmoid_cls'):
+        return head.use_sigmoid_cls
+    return getattr(head.loss_cls, 'use_sigmoid', False)

@@ -20,18 +20,12 @@ are those of pooling twice, as mmdet's ``PISARoIHead`` does.
 import torch
 from mmdet.models.roi_heads import StandardRoIHead
 from mmdet.models.utils import unpack_gt_instances
-from mmdet.structures.bbox import bbox2roi, get_box_tensor
+from mmdet.structures.bbox import bbox2roi
 
-from imbalance_plugin.functional.pisa import carl_loss, carl_weights
-from imbalance_plugin.heads.isr_p import (
-    isr_p_label_weights,
-    positive_indices,
-    positives_loss,
-)
 from imbalance_plugin.heads.pisa_common import (
-    PISA_WEIGHTS_ATTRIBUTE,
-    class_probability,
-    gt_groups_of,
+    carl,
+    isr_p,
+    log_pisa_weights,
     pisa_cfg,
     weights_where,
 )
@@ -40,9 +34,9 @@ from imbalance_plugin.heads.pooled_roi_features import (
     pool_rois,
     supports_pooled_reuse,
 )
-from imbalance_plugin.losses.unreduced_loss import preserved_buffers
 from imbalance_plugin.registry import MODELS
 from imbalance_plugin.samplers import ScoreHLRSampler
+from imbalance_plugin.structures.sample_batch import SampleBatch
 
 
 @MODELS.register_module()
@@ -179,81 +173,63 @@ class PISARoIHead(StandardRoIHead):
             dict: ``cls_score``, ``bbox_pred``, ``bbox_feats``, ``loss_bbox``.
         """
         num_imgs = len(sampling_results)
-        neg_label_weights = neg_label_weights or [None] * num_imgs
         neg_pooled = neg_pooled or [None] * num_imgs
         rois, bbox_feats = self._bbox_feats(x, sampling_results, neg_pooled)
         cls_score, bbox_pred = self._head_forward(bbox_feats)
-        bbox_results = dict(
-            cls_score=cls_score, bbox_pred=bbox_pred, bbox_feats=bbox_feats)
-        labels, label_weights, bbox_targets, bbox_weights = \
-            self.bbox_head.get_targets(sampling_results, self.train_cfg)
+        head = self.bbox_head
+        labels, label_weights, bbox_targets, bbox_weights = head.get_targets(
+            sampling_results, self.train_cfg)
+        label_weights, isr_n_weights = isr_n_label_weights(
+            labels, label_weights, sampling_results, neg_label_weights,
+            head.num_classes)
+        batch = SampleBatch(
+            cls_score=cls_score,
+            bbox_pred=bbox_pred,
+            priors=rois[:, 1:],
+            labels=labels,
+            label_weights=label_weights,
+            bbox_targets=bbox_targets,
+            bbox_weights=bbox_weights,
+            avg_factor=bbox_targets.size(0),
+            sampling_results=sampling_results,
+            num_classes=head.num_classes)
 
-        num_classes = self.bbox_head.num_classes
-        pisa_weights = {}
-        if any(w is not None for w in neg_label_weights):
-            label_weights = label_weights.clone()
-            start = 0
-            for res, weights in zip(sampling_results, neg_label_weights):
-                num_pos, num_neg = res.pos_inds.numel(), res.neg_inds.numel()
-                if weights is not None:
-                    label_weights[start + num_pos:start + num_pos +
-                                  num_neg] = weights
-                start += num_pos + num_neg
-            pisa_weights['isr_n'] = weights_where(labels == num_classes,
-                                                  label_weights)
+        label_weights, isr_p_weights = isr_p(batch, head,
+                                             self.pisa_cfg['isr'])
+        loss_bbox = head.loss(cls_score, bbox_pred, rois, labels,
+                              label_weights, bbox_targets, bbox_weights)
+        carl_losses, carl_weights = carl(batch, head, self.pisa_cfg['carl'])
+        loss_bbox.update(carl_losses)
+        log_pisa_weights(self, isr_p=isr_p_weights, isr_n=isr_n_weights,
+                         carl=carl_weights)
+        return dict(cls_score=cls_score, bbox_pred=bbox_pred,
+                    bbox_feats=bbox_feats, loss_bbox=loss_bbox)
 
-        isr_cfg = self.pisa_cfg['isr']
-        if isr_cfg is not None:
-            # bbox_head.loss computes the classification loss (and its
-            # accuracy) itself: ISR-P calls loss_cls once more on the
-            # positives, a small call over the sampled RoIs.
-            head = self.bbox_head
-            pos_inds = positive_indices(labels, num_classes)
-            label_weights = isr_p_label_weights(
-                pos_inds,
-                positives_loss(head.loss_cls, cls_score, labels, pos_inds),
-                bbox_pred, rois[:, 1:], labels, label_weights, bbox_targets,
-                gt_groups_of(sampling_results), head.bbox_coder,
-                head.reg_decoded_bbox, **isr_cfg)
-            pisa_weights['isr_p'] = weights_where(
-                (labels >= 0) & (labels < num_classes), label_weights)
 
-        loss_bbox = self.bbox_head.loss(cls_score, bbox_pred, rois, labels,
-                                        label_weights, bbox_targets,
-                                        bbox_weights)
+def isr_n_label_weights(labels, label_weights, sampling_results, neg_weights,
+                        num_classes):
+    """The label weights with the Score-HLR sampler's weights of each
+    image's negatives (rows image after image, each image's positives
+    first).
 
-        carl_cfg = self.pisa_cfg['carl']
-        if carl_cfg is not None:
-            pos_inds = positive_indices(labels, num_classes)
-            pos_labels = labels[pos_inds]
-            loss_fn = self.bbox_head.loss_bbox
-            with preserved_buffers(loss_fn):
-                reg_loss = loss_fn(
-                    self._pos_boxes(bbox_pred, rois, pos_inds, pos_labels,
-                                    decode=self.bbox_head.reg_decoded_bbox),
-                    bbox_targets[pos_inds],
-                    reduction_override='none')
-            scores = class_probability(
-                cls_score[pos_inds], pos_labels,
-                getattr(self.bbox_head.loss_cls, 'use_sigmoid', False))
-            loss_bbox['loss_carl'] = carl_loss(scores, reg_loss,
-                                               bbox_targets.size(0),
-                                               **carl_cfg)
-            pisa_weights['carl'] = carl_weights(scores.detach(), **carl_cfg)
-        setattr(self, PISA_WEIGHTS_ATTRIBUTE, pisa_weights)
-        bbox_results.update(loss_bbox=loss_bbox)
-        return bbox_results
+    Args:
+        labels, label_weights (Tensor): (n,) the sampled RoIs' targets.
+        sampling_results (list[SamplingResult]): per image.
+        neg_weights (list[Tensor or None] or None): per image, the (m_i,)
+            weights of its negatives, None where its sampler gave none.
+        num_classes (int): C, the background label.
 
-    def _pos_boxes(self, bbox_pred, rois, pos_inds, pos_labels, decode):
-        """Predicted deltas (decoded boxes if ``decode``) of the positives'
-        own classes."""
-        if bbox_pred.size(-1) > 4:
-            per_class = bbox_pred.view(bbox_pred.size(0),
-                                       bbox_pred.size(1) // 4, 4)
-            pred = per_class[pos_inds, pos_labels]
-        else:
-            pred = bbox_pred[pos_inds]
-        if decode:
-            pred = get_box_tensor(
-                self.bbox_head.bbox_coder.decode(rois[pos_inds, 1:], pred))
-        return pred
+    Returns:
+        tuple[Tensor, Tensor or None]: the (n,) label weights and the
+        weights to log, NaN but at the negatives (None with no weights).
+    """
+    if not any(weights is not None for weights in neg_weights or ()):
+        return label_weights, None
+    label_weights = label_weights.clone()
+    start = 0
+    for res, weights in zip(sampling_results, neg_weights):
+        num_pos, num_neg = res.pos_inds.numel(), res.neg_inds.numel()
+        if weights is not None:
+            label_weights[start + num_pos:start + num_pos + num_neg] = weights
+        start += num_pos + num_neg
+    return label_weights, weights_where(labels == num_classes, label_weights)

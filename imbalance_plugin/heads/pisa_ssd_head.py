@@ -32,19 +32,17 @@ import torch
 import torch.nn.functional as F
 from mmdet.models.dense_heads import SSDHead
 from mmdet.models.losses import smooth_l1_loss
-from mmdet.structures.bbox import get_box_tensor
 
-from imbalance_plugin.functional.pisa import carl_loss, carl_weights
-from imbalance_plugin.heads.dense_batch import dense_batch
-from imbalance_plugin.heads.isr_p import isr_p_label_weights, positive_indices
 from imbalance_plugin.heads.pisa_common import (
-    PISA_WEIGHTS_ATTRIBUTE,
-    class_probability,
-    gt_groups_of,
+    carl,
+    isr_p,
+    log_pisa_weights,
     pisa_cfg,
-    weights_where,
 )
 from imbalance_plugin.registry import MODELS
+from imbalance_plugin.structures.box_decoding import regression_input
+from imbalance_plugin.structures.positives import positive_mask
+from imbalance_plugin.structures.sample_batch import dense_batch
 
 _EPS = torch.finfo(torch.float32).eps
 
@@ -83,7 +81,7 @@ def hard_example_mask(loss, labels, num_classes, neg_pos_ratio):
     Returns:
         Tensor: (B, A) bool.
     """
-    positive = (labels >= 0) & (labels < num_classes)
+    positive = positive_mask(labels, num_classes)
     negative = labels == num_classes
     num_hard = torch.minimum(neg_pos_ratio * positive.sum(1),
                              negative.sum(1))
@@ -130,53 +128,29 @@ class PISASSDHead(SSDHead):
             SmoothL1_j / avg_factor``.
         """
         num_imgs = len(batch_img_metas)
-        (cls_score, bbox_pred, anchors, labels, label_weights, bbox_targets,
-         bbox_weights, avg_factor, sampling_results) = dense_batch(
-             self, cls_scores, bbox_preds, batch_gt_instances,
-             batch_img_metas, batch_gt_instances_ignore)
-
-        cls_loss = F.cross_entropy(cls_score, labels, reduction='none')
-        reg_pred = bbox_pred
-        if self.reg_decoded_bbox:
-            reg_pred = get_box_tensor(
-                self.bbox_coder.decode(anchors, bbox_pred))
+        batch = dense_batch(self, cls_scores, bbox_preds, batch_gt_instances,
+                            batch_img_metas, batch_gt_instances_ignore)
+        cls_loss = F.cross_entropy(batch.cls_score, batch.labels,
+                                   reduction='none')
         reg_loss = smooth_l1_loss(
-            reg_pred,
-            bbox_targets,
+            regression_input(self, batch.priors, batch.bbox_pred),
+            batch.bbox_targets,
             beta=self.train_cfg['smoothl1_beta'],
             reduction='none')
-
-        isr_cfg, carl_cfg = self.pisa_cfg['isr'], self.pisa_cfg['carl']
-        if isr_cfg is not None or carl_cfg is not None:
-            pos_inds = positive_indices(labels, self.num_classes)
-        pisa_weights = {}
-        if isr_cfg is not None:
-            label_weights = isr_p_label_weights(
-                pos_inds, cls_loss.detach().index_select(0, pos_inds),
-                bbox_pred, anchors, labels, label_weights, bbox_targets,
-                gt_groups_of(sampling_results), self.bbox_coder,
-                self.reg_decoded_bbox, **isr_cfg)
-            pisa_weights['isr_p'] = weights_where(
-                (labels >= 0) & (labels < self.num_classes), label_weights)
+        label_weights, isr_p_weights = isr_p(
+            batch, self, self.pisa_cfg['isr'], cls_loss=cls_loss)
 
         weighted = (cls_loss * label_weights).view(num_imgs, -1)
-        counted = hard_example_mask(weighted, labels.view(num_imgs, -1),
+        counted = hard_example_mask(weighted, batch.labels.view(num_imgs, -1),
                                     self.num_classes,
                                     self.train_cfg['neg_pos_ratio'])
-        losses_cls = torch.where(counted, weighted, 0.).sum(1) / avg_factor
-        losses_bbox = (reg_loss * bbox_weights).view(num_imgs, -1).sum(1) / (
-            avg_factor + _EPS)
-        losses = dict(
-            loss_cls=list(losses_cls[:, None].unbind()),
-            loss_bbox=list(losses_bbox.unbind()))
+        losses_cls = torch.where(counted, weighted, 0.).sum(1) / \
+            batch.avg_factor
+        losses_bbox = (reg_loss * batch.bbox_weights).view(
+            num_imgs, -1).sum(1) / (batch.avg_factor + _EPS)
 
-        if carl_cfg is not None:
-            scores = class_probability(
-                cls_score.index_select(0, pos_inds),
-                labels.index_select(0, pos_inds), use_sigmoid=False)
-            losses['loss_carl'] = carl_loss(
-                scores, reg_loss.index_select(0, pos_inds), avg_factor,
-                **carl_cfg)
-            pisa_weights['carl'] = carl_weights(scores.detach(), **carl_cfg)
-        setattr(self, PISA_WEIGHTS_ATTRIBUTE, pisa_weights)
-        return losses
+        carl_losses, carl_weights = carl(batch, self, self.pisa_cfg['carl'],
+                                         reg_loss=reg_loss)
+        log_pisa_weights(self, isr_p=isr_p_weights, carl=carl_weights)
+        return dict(loss_cls=list(losses_cls[:, None].unbind()),
+                    loss_bbox=list(losses_bbox.unbind()), **carl_losses)

@@ -2,7 +2,7 @@
 
 Score-HLR pools every negative candidate once to score it. The sampled ones
 are needed again, with gradient, for the loss. Pooling them a second time
-(what mmdet does) repeats the most expensive CPU step of the iteration.
+(what mmdet does) repeats RoIAlign's forward over them.
 :func:`attach_roi_align_grad` instead returns the features already pooled and
 gives them the backward of the RoI extractor: mmcv's RoIAlign backward kernel
 over exactly the selected RoIs, level by level, so the feature-map gradients

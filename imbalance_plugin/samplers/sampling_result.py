@@ -1,9 +1,8 @@
 """mmdet's ``SamplingResult`` built with fewer tensor operations.
 
-mmdet's constructor indexes with ``__getitem__`` and checks its inputs; for
-the few hundred RoIs of one image that is a noticeable part of a sampler's
-time on a CPU. :func:`sampling_result` makes the same object, field for
-field.
+mmdet's constructor indexes with ``__getitem__`` and checks its inputs;
+:func:`sampling_result` makes the same object, field for field, with
+``index_select`` and no checks (why: docs/experiments.md, PISA speed).
 """
 import torch
 from mmdet.models.task_modules.samplers import SamplingResult

@@ -40,8 +40,8 @@ from imbalance_plugin.functional.pisa import (
 )
 from imbalance_plugin.losses.unreduced_loss import unreduced_loss
 from imbalance_plugin.registry import TASK_UTILS
-from imbalance_plugin.samplers.box_decoding import decode
 from imbalance_plugin.samplers.sampling_result import sampling_result
+from imbalance_plugin.structures.box_decoding import class_deltas, decode
 
 #: How NMS-match groups the valid negatives: mmcv's C++ ``nms_match`` kernel
 #: (on the host), torch on the boxes' device, or the kernel for boxes on the
@@ -65,8 +65,8 @@ def _just_below(value):
 
 
 def _long_tensor(values):
-    """int64 tensor of an iterable of ints, through a C array (a Python list
-    of a thousand ints converts several times slower)."""
+    """int64 tensor of an iterable of ints, converted through a C array
+    rather than a Python list (why: docs/experiments.md, PISA speed)."""
     return torch.frombuffer(array('q', values), dtype=torch.long)
 
 
@@ -241,15 +241,8 @@ class ScoreHLRSampler(BaseSampler):
             return select.to(device), score_hlr_weights(0, num_expected, 0,
                                                         device=device)
         valid_score = max_score.index_select(0, valid_inds)
-        bbox_pred = bbox_pred.detach()
-        if bbox_pred.size(-1) > 4:
-            # The deltas of each valid negative's best class, rows of the
-            # (n * C, 4) view.
-            deltas = bbox_pred.reshape(-1, 4).index_select(
-                0, valid_inds * (bbox_pred.size(-1) // 4) +
-                best.index_select(0, valid_inds))
-        else:
-            deltas = bbox_pred.index_select(0, valid_inds)
+        deltas = class_deltas(bbox_pred.detach(), valid_inds,
+                              best.index_select(0, valid_inds))
         boxes = decode(bbox_head.bbox_coder,
                        neg_priors.index_select(0, valid_inds), deltas)
         kernel = self.grouping == 'nms_match' or (self.grouping == 'auto'

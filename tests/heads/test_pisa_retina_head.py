@@ -3,20 +3,11 @@ import copy
 
 import pytest
 import torch
-from mmdet.models.losses import CrossEntropyLoss, FocalLoss
-from mmdet.models.task_modules.coders import DeltaXYWHBBoxCoder
 from mmdet.registry import MODELS as MMDET_MODELS
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 
-from imbalance_plugin.heads.isr_p import (
-    isr_p_label_weights,
-    positive_indices,
-    positives_loss,
-)
-from imbalance_plugin.heads.pisa_common import gt_groups_of
 from imbalance_plugin.registry import MODELS
-from tests.functional.test_pisa import SEEDS, mmdet_weights, random_batch
 
 NUM_CLASSES = 4
 STRIDES = [8, 16]
@@ -194,42 +185,3 @@ def test_last_pisa_weights_for_the_gradient_density_hook(isr, carl):
         torch.testing.assert_close(carl_w.mean(), torch.tensor(1.0))
     if isr and carl:
         assert positive.sum() == weights['carl'].numel()
-
-
-@pytest.mark.parametrize('sigmoid', [True, False])
-@pytest.mark.parametrize('two_stage,class_specific', [(True, True),
-                                                       (True, False),
-                                                       (False, False)])
-def test_isr_p_label_weights_matches_mmdet(sigmoid, two_stage,
-                                           class_specific):
-    # Label weights in [0.5, 1]; the positives' loss either from the extra
-    # call on the positives or from the rows of the loss of all samples.
-    loss_cls = FocalLoss(use_sigmoid=True) if sigmoid else \
-        CrossEntropyLoss()
-    coder = DeltaXYWHBBoxCoder(target_stds=[0.1, 0.1, 0.2, 0.2])
-    for seed in SEEDS:
-        batch = random_batch(seed, two_stage=two_stage, sigmoid=sigmoid,
-                             class_specific=class_specific)
-        rois = batch['rois'][:, -4:]
-        labels = batch['labels']
-        pos_inds = positive_indices(labels, batch['num_classes'])
-        extra_call = positives_loss(loss_cls, batch['cls_score'], labels,
-                                    pos_inds)
-        all_rows = loss_cls(batch['cls_score'], labels,
-                            reduction_override='none')[pos_inds]
-        args = (batch['bbox_pred'], rois, labels, batch['label_weights'])
-        groups = gt_groups_of(batch['sampling_results'])
-        expected = mmdet_weights(batch, loss_cls, coder, 2., 0.1)
-        for pos_loss in (extra_call, all_rows):
-            got = isr_p_label_weights(pos_inds, pos_loss, *args,
-                                      batch['bbox_targets'], groups, coder,
-                                      k=2., bias=0.1)
-            torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-7)
-        # Targets given as boxes (reg_decoded_bbox) weight the same.
-        pos = labels < batch['num_classes']
-        boxes = batch['bbox_targets'].clone()
-        boxes[pos] = coder.decode(rois[pos], boxes[pos])
-        decoded = isr_p_label_weights(pos_inds, extra_call, *args, boxes,
-                                      groups, coder, reg_decoded_bbox=True,
-                                      k=2., bias=0.1)
-        torch.testing.assert_close(decoded, got, rtol=1e-6, atol=1e-7)

@@ -49,9 +49,10 @@ from mmengine.config import Config
 from mmengine.structures import InstanceData
 
 from benchmarks import Case
-from imbalance_plugin.heads.isr_p import isr_p_label_weights, positive_indices
+from imbalance_plugin.heads.isr_p import isr_p_label_weights
 from imbalance_plugin.registry import MODELS
 from imbalance_plugin.samplers import ScoreHLRSampler
+from imbalance_plugin.structures.positives import positive_indices
 
 REPO = Path(__file__).resolve().parents[2]
 NUM_CLASSES = 80

@@ -4,9 +4,8 @@
 # gradient plus CARL's (GHM-C + GHM-R + PISA) stops RetinaNet's regression
 # branch from learning within 200 iterations (its loss stays flat and the
 # variant ends at 3-10 AP after 1500 iterations); at 1e-3 it learns (26 AP;
-# docs/experiments.md). A RetinaNet iteration costs about a third of a
-# Faster R-CNN one, so the demo affords twice the iterations of
-# schedule_demo.py.
+# docs/experiments.md). Twice the iterations of schedule_demo.py (why:
+# docs/experiments.md, Training speed on CPU).
 # Names prefixed ``toy_``; apply with e.g.
 # ``train_cfg = _base_.toy_train_cfg``.
 _base_ = './schedule.py'
