@@ -44,6 +44,13 @@ the variant compares with when they come from that source, else the
 source's own ``baseline`` metrics (a baseline the grid does not train, such
 as one trained with another version of the code).
 
+A row may carry the numbers of several sources (a paper's table and the
+README of its code): ``published`` is then a list of entries, one per
+source, each naming its ``source`` (for axes, a cell may be named once per
+source). The first is the row's main published value (``published``), the
+others its ``also_published``; each delta is taken against the baseline of
+its own source.
+
 The built-in grids are the files in ``imbalance_plugin/ablation/grids/``;
 a user adds one by dropping a file there or by passing the file's path to
 ``tools/ablate.py``. Config paths are resolved against the grid file's
@@ -90,7 +97,9 @@ class Variant:
     """One row of a grid: a config, its overrides and how the table shows
     it. ``method`` is the label of the variant entry it came from and
     ``values`` its axis values (name -> value) when it is a cell of axes;
-    ``value_labels`` the same values as the table prints them."""
+    ``value_labels`` the same values as the table prints them.
+    ``published`` is its main published entry, ``also_published`` those of
+    further sources."""
     name: str
     config: Path
     label: str
@@ -101,6 +110,13 @@ class Variant:
     values: Dict[str, object] = field(default_factory=dict)
     value_labels: Dict[str, str] = field(default_factory=dict)
     against: str = ''
+    also_published: Tuple[Published, ...] = ()
+
+    def published_from(self, source: str) -> Optional[Published]:
+        """This row's published entry from ``source``, or None."""
+        entries = ((self.published,) if self.published else ()) + \
+            self.also_published
+        return next((p for p in entries if p.source == source), None)
 
 
 @dataclass(frozen=True)
@@ -140,32 +156,37 @@ class Grid:
             return variant
         return self.baseline
 
-    def published_reference(self, variant: Variant
+    def published_reference(self, variant: Variant,
+                            published: Optional[Published] = None
                             ) -> Optional[Dict[str, float]]:
-        """The published metrics ``variant``'s published delta is taken
-        against: those of the row it compares with if they come from the
-        same source, else its source's own ``baseline``, else None."""
-        published = variant.published
+        """The published metrics that ``published`` (one of
+        ``variant``'s entries, by default its main one) is compared with:
+        the entry of the same source of the row ``variant`` compares with,
+        else that source's own ``baseline``, else None."""
+        published = published or variant.published
         if published is None:
             return None
-        ref = self.reference(variant).published
-        if ref is not None and ref.source == published.source:
+        ref = self.reference(variant).published_from(published.source)
+        if ref is not None:
             return ref.metrics
         source = self.sources.get(published.source)
         return None if source is None else source.baseline
 
-    def published_delta(self, variant: Variant,
-                        metric: str = 'AP') -> Optional[float]:
-        """``variant``'s published ``metric`` minus that of the baseline of
-        its source (:meth:`published_reference`); None for the row it
-        compares with itself or when either value is missing."""
-        if self.reference(variant) is variant:
+    def published_delta(self, variant: Variant, metric: str = 'AP',
+                        published: Optional[Published] = None
+                        ) -> Optional[float]:
+        """``published``'s ``metric`` (an entry of ``variant``, by default
+        its main one) minus that of the baseline of its source
+        (:meth:`published_reference`); None for the row it compares with
+        itself or when either value is missing."""
+        published = published or variant.published
+        if self.reference(variant) is variant or published is None:
             return None
-        base = self.published_reference(variant)
+        base = self.published_reference(variant, published)
         if base is None or metric not in base or \
-                metric not in variant.published.metrics:
+                metric not in published.metrics:
             return None
-        return variant.published.metrics[metric] - base[metric]
+        return published.metrics[metric] - base[metric]
 
 
 def available_grids() -> Dict[str, Path]:
@@ -275,6 +296,23 @@ def _published(raw, sources: Dict[str, Source], where: Path,
         else None
 
 
+def _add_entry(entries: List[Published], entry: Optional[Published],
+               what: str, where: Path) -> None:
+    """Appends ``entry`` (if any) to one row's entries, one per source."""
+    if entry is None:
+        return
+    if any(e.source == entry.source for e in entries):
+        raise ValueError(f'grid {where}: two published entries for {what} '
+                         f'from source {entry.source!r}')
+    entries.append(entry)
+
+
+def _row(entries: List[Published]) -> dict:
+    """A row's ``published`` (the first entry) and ``also_published``."""
+    return dict(published=entries[0] if entries else None,
+                also_published=tuple(entries[1:]))
+
+
 def _axes_cells(raw, where: Path) -> Tuple[List[dict], List[dict]]:
     """The axes of a variant entry and its cells, each cell a dict
     ``name -> (key, value, label)`` in axis order."""
@@ -362,10 +400,14 @@ def _expand(raw, sources, where: Path) -> List[Variant]:
             raise ValueError(f'grid {where}: variant {raw["name"]!r}: '
                              'combine needs axes')
         name = _check_name(str(raw['name']), where)
+        given = raw.get('published')
+        entries = []
+        for entry in given if isinstance(given, (list, tuple)) else [given]:
+            _add_entry(entries, _published(entry, sources, where),
+                       f'variant {name!r}', where)
         return [Variant(
             name=name, config=config, label=str(raw.get('label', name)),
-            baseline=bool(raw.get('baseline', False)),
-            published=_published(raw.get('published'), sources, where),
+            baseline=bool(raw.get('baseline', False)), **_row(entries),
             cfg_options=options, method=str(raw.get('label', name)),
             against=str(raw.get('against') or ''))]
     if 'against' in raw:
@@ -382,18 +424,16 @@ def _expand(raw, sources, where: Path) -> List[Variant]:
                 f'{axes[0]["name"]}={axes[0]["values"][0]!r}), got '
                 f'{baseline!r}')
         base_index = _cell_of(baseline, cells, 'baseline', where)
-    published = [None] * len(cells)
+    published = [[] for _ in cells]
     for entry in raw.get('published') or ():
         if not isinstance(entry, dict):
             raise ValueError(f'grid {where}: published of a variant with '
                              'axes must be a list of dicts, each giving a '
                              f'cell\'s axis values, got {entry!r}')
         index = _cell_of(entry, cells, 'published entry', where)
-        if published[index] is not None:
-            raise ValueError(f'grid {where}: two published entries for '
-                             f'the cell {entry!r}')
-        published[index] = _published(entry, sources, where,
-                                      extra=list(cells[0]))
+        _add_entry(published[index],
+                   _published(entry, sources, where, extra=list(cells[0])),
+                   f'the cell {entry!r}', where)
     method = str(raw.get('label', ''))
     prefix = str(raw['name']) + '_' if 'name' in raw else ''
     variants = []
@@ -406,7 +446,7 @@ def _expand(raw, sources, where: Path) -> List[Variant]:
         variants.append(Variant(
             name=_check_name(name, where), config=config,
             label=f'{method} {shown}' if method else shown,
-            baseline=index == base_index, published=published[index],
+            baseline=index == base_index, **_row(published[index]),
             cfg_options=cell_options, method=method,
             values={n: value for n, (_, value, _) in cell.items()},
             value_labels={n: label for n, (_, _, label) in cell.items()}))

@@ -136,6 +136,33 @@ def axis_columns(grid: Grid) -> List[Column]:
         n, ''), text=True) for name in grid.axes]
 
 
+def _also_sources(grid: Grid) -> List[str]:
+    keys = []
+    for variant in grid.variants:
+        keys += [p.source for p in variant.also_published
+                 if p.source not in keys]
+    return keys
+
+
+def _also_cell(key: str) -> Callable[[Row], str]:
+    def cell(row: Row) -> str:
+        main = row.variant.published
+        entry = row.variant.published_from(key)
+        if entry is None or entry is main or 'AP' not in entry.metrics:
+            return ''
+        delta = row.grid.published_delta(row.variant, published=entry)
+        text = _num(entry.metrics['AP'])
+        return text if delta is None else f'{text} ({delta:+.1f})'
+    return cell
+
+
+def also_columns(grid: Grid) -> List[Column]:
+    """A column per source that some row carries besides its main one: that
+    source's AP, with its delta against the baseline of that source."""
+    return [Column(f'{key} AP', _also_cell(key)) for key in
+            _also_sources(grid)]
+
+
 COLUMNS = [
     Column('Method', lambda row: row.variant.method, _has_methods, True),
     Column('Source', lambda row: row.variant.published.source
@@ -164,10 +191,13 @@ COLUMNS = [
 
 def table(grid: Grid, table_rows: Sequence[Row]) -> List[str]:
     """The markdown table: the grid's axis columns, then :data:`COLUMNS`
-    that the grid shows; the first column is the method where there is
-    one."""
+    that the grid shows, with :func:`also_columns` after the published
+    ones; the first column is the method where there is one."""
+    rest = [c for c in COLUMNS[2:] if c.shown(grid)]
+    at = next((i + 1 for i, c in enumerate(rest)
+               if c.header == 'AP − Pub.'), len(rest))
     columns = [c for c in COLUMNS[:2] if c.shown(grid)] + \
-        axis_columns(grid) + [c for c in COLUMNS[2:] if c.shown(grid)]
+        axis_columns(grid) + rest[:at] + also_columns(grid) + rest[at:]
     lines = ['| ' + ' | '.join(c.header for c in columns) + ' |',
              '|' + '|'.join('---' if c.text else '---:' for c in columns)
              + '|']
@@ -202,7 +232,10 @@ def markdown(grid: Grid, records: Sequence[Record],
         lines.append(
             'Pub.: the published values; Pub. ΔAP: published AP minus the '
             'published AP of the baseline of the same source; AP − Pub.: '
-            'measured mean AP minus published AP. Published:')
+            'measured mean AP minus published AP'
+            + ('; <source> AP: the AP a further source gives for the row, '
+               'in brackets its delta against the baseline of that source'
+               if _also_sources(grid) else '') + '. Published:')
         lines.append('')
         for key, source in grid.sources.items():
             text = f'- {key}: {source.cite}'

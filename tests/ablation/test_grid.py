@@ -26,7 +26,8 @@ PENDING = {
     'configs/toy/ssd_toy.py', 'configs/toy/ssd_pisa_toy.py',
 }
 PAPER_GRIDS = ('focal-alpha', 'focal-gamma', 'focal-anchors', 'focal-ohem',
-               'ghm-bins', 'ghm-losses', 'pisa-parts', 'pisa-detectors')
+               'ghm-bins', 'ghm-losses', 'pisa-parts', 'pisa-detectors',
+               'pisa-k', 'pisa-bias', 'pisa-methods')
 COCO_GRIDS = PAPER_GRIDS + ('retinanet-coco', 'faster-rcnn-coco')
 
 
@@ -77,13 +78,25 @@ def test_toy_grid_mirrors_its_coco_grid(coco):
         for variant in toy.variants[:4]:
             assert variant.published == coco_rows[variant.name].published
         return
+    if coco == 'ghm-bins':
+        # The toy runs each COCO cell (EMA off, Table 1) with EMA on too.
+        coco_cells = {v.values['bins']: v for v in grid.variants}
+        assert sorted({v.values['bins'] for v in toy.variants}) == sorted(
+            coco_cells)
+        for variant in toy.variants:
+            assert variant.values['momentum'] in (0.0, 0.75)
+            paper = coco_cells[variant.values['bins']].published
+            assert variant.published == (
+                paper if variant.values['momentum'] == 0.0 else None)
+        assert toy.baseline.values == dict(bins=30, momentum=0.0)
+        return
     assert [v.name for v in toy.variants] == [v.name for v in grid.variants]
     assert toy.baseline.name == grid.baseline.name
     if coco.endswith('-coco'):
         return  # the demo grids carry no published values
     for a, b in zip(toy.variants, grid.variants):
-        assert (a.label, a.values, a.published) == (b.label, b.values,
-                                                    b.published)
+        assert (a.label, a.values, a.published, a.also_published) == (
+            b.label, b.values, b.published, b.also_published)
         # the COCO cell's overrides, besides the toy's own
         assert {k: v for k, v in b.cfg_options.items()
                 if k not in a.cfg_options} == {}
@@ -171,10 +184,16 @@ def test_ghm_losses_asl1_is_ghmr_with_one_region_and_no_momentum():
             if k not in ('bins', 'momentum')}
     init_default_scope('mmdet')
     MODELS.build(dict(loss))   # the plugin's GHMR accepts it
-    published = {v.name: v.published and v.published.metrics['AP']
+    published = {v.name: (v.published.source, v.published.metrics['AP'])
                  for v in grid.variants}
-    assert published == {'fl-sl1': 35.6, 'ghmc-sl1': 35.8,
-                         'ghmc-asl1': None, 'ghmc-ghmr': 37.0}
+    assert published == {'fl-sl1': ('table4', 35.6),
+                         'ghmc-sl1': ('table4', 35.8),
+                         'ghmc-asl1': ('table5', 35.7),
+                         'ghmc-ghmr': ('table5', 36.4)}
+    readme = {v.name: v.published_from('readme') and
+              v.published_from('readme').metrics for v in grid.variants}
+    assert readme == {'fl-sl1': {'AP': 35.6}, 'ghmc-sl1': {'AP': 35.8},
+                      'ghmc-asl1': None, 'ghmc-ghmr': {'AP': 37.0}}
 
 
 def test_pisa_numbers_compare_with_their_own_v1_baselines():
@@ -304,6 +323,8 @@ AXIS = "dict(name='a', key='k', values=[1, 2])"
      "published=[dict(a=5, AP=1)])]", 'not a cell'),
     (f"[dict(config='m.py', axes=[{AXIS}], baseline=dict(a=1), "
      "published=[dict(a=1, AP=1), dict(a=1, AP=2)])]", 'two published'),
+    ("[dict(name='a', config='m.py', baseline=True, "
+     "published=[dict(AP=1), dict(AP=2)])]", 'two published'),
     (f"[dict(config='m.py', axes=[{AXIS}], baseline=dict(a=1), "
      "published=[dict(a=1, mAP=1)])]", 'unknown metrics'),
     ("[dict(name='a', config='m.py', baseline=True, published='high')]",
@@ -351,6 +372,55 @@ variants = [
     assert deltas == [None, pytest.approx(0.5), pytest.approx(1.3), None]
     assert grid.published_delta(grid.variants[1], 'AP50') is None
     assert set(METRICS) >= {'AP', 'AP50', 'AP75'}
+
+
+TWO_SOURCES = """
+sources = dict(paper='a paper, Table 2',
+               readme=dict(cite='its README', baseline=dict(AP=30.0)))
+variants = [
+    dict(name='base', config='m.py', baseline=True,
+         published=[dict(source='paper', AP=36.0, AP50=55.0),
+                    dict(source='readme', AP=35.0)]),
+    dict(name='both', config='m.py',
+         published=[dict(source='paper', AP=37.0, AP50=56.5),
+                    dict(source='readme', AP=36.5)]),
+    dict(name='readme-only', config='m.py',
+         published=[dict(source='readme', AP=33.0)]),
+    dict(config='m.py', axes=[dict(name='a', key='k', values=[1, 2])],
+         published=[dict(a=1, source='readme', AP=32.0),
+                    dict(a=1, source='paper', AP=38.0),
+                    dict(a=2, source='paper', AP=39.0)]),
+]
+"""
+
+
+def test_a_row_carries_several_sources_each_against_its_own(tmp_path):
+    grid = load_grid(str(_write(tmp_path, TWO_SOURCES)))
+    base, both, readme_only, a1, a2 = grid.variants
+    # the first entry is the row's main one, the others follow in order
+    assert both.published.source == 'paper'
+    assert [p.source for p in both.also_published] == ['readme']
+    assert both.published_from('readme').metrics == {'AP': 36.5}
+    assert both.published_from('zoo') is None
+    assert grid.published_delta(both) == pytest.approx(1.0)
+    assert grid.published_delta(both, 'AP50') == pytest.approx(1.5)
+    assert grid.published_delta(
+        both, published=both.published_from('readme')) == pytest.approx(1.5)
+    # the baseline row's readme entry wins over the source's own baseline
+    assert grid.published_reference(
+        readme_only) == {'AP': 35.0}
+    assert grid.published_delta(readme_only) == pytest.approx(-2.0)
+    assert grid.published_delta(
+        base, published=base.published_from('readme')) is None
+    # a cell named once per source: its first entry is its main one
+    assert (a1.published.source, a1.published.metrics['AP']) == (
+        'readme', 32.0)
+    assert [(p.source, p.metrics['AP']) for p in a1.also_published] == [
+        ('paper', 38.0)]
+    assert grid.published_delta(a1) == pytest.approx(32.0 - 35.0)
+    assert grid.published_delta(
+        a1, published=a1.also_published[0]) == pytest.approx(2.0)
+    assert a2.also_published == ()
 
 
 def test_unknown_grid_name_lists_the_builtin_ones():

@@ -114,6 +114,57 @@ def test_methods_table_mean_std_deltas_and_published(tmp_path, row_of):
     assert md.rstrip().endswith('![AP per variant](results.png)')
 
 
+TWO_SOURCES = """
+title = 'two sources'
+sources = dict(paper='A paper, Table 4',
+               paper5=dict(cite='A paper, Table 5', baseline=dict(AP=35.8)),
+               readme='Its README')
+variants = [
+    dict(name='fl', label='FL', baseline=True, config='m.py',
+         published=[dict(source='paper', AP=35.6),
+                    dict(source='readme', AP=35.6)]),
+    dict(name='ghmc', label='GHM-C', config='m.py',
+         published=[dict(source='paper', AP=35.8),
+                    dict(source='readme', AP=35.8)]),
+    dict(name='ghmr', label='GHM-R', config='m.py',
+         published=[dict(source='paper5', AP=36.4),
+                    dict(source='readme', AP=37.0)]),
+    dict(name='asl1', label='ASL1', config='m.py',
+         published=dict(source='paper5', AP=35.7)),
+]
+"""
+
+
+def test_a_further_source_has_its_own_column(tmp_path, row_of):
+    grid = _grid(tmp_path, TWO_SOURCES)
+    records = [_record(name, 0, ap) for name, ap in
+               (('fl', 30.0), ('ghmc', 31.0), ('ghmr', 33.0))]
+    md = markdown(grid, records)
+    header = [c.strip() for c in md.splitlines()[2].strip('|').split('|')]
+    # after the main published columns, before the measured APs / APm / APl
+    assert header.index('readme AP') == header.index('AP − Pub.') + 1
+    assert header.index('APs') == header.index('readme AP') + 1
+    cells = {name: row_of(md, name) for name in ('FL', 'GHM-C', 'GHM-R',
+                                                 'ASL1')}
+    assert [(c['Source'], c['Pub. AP'], c['Pub. ΔAP'], c['readme AP'])
+            for c in cells.values()] == [
+        ('paper', '35.6', '', '35.6'),
+        ('paper', '35.8', '+0.2', '35.8 (+0.2)'),
+        # Table 5 against its own baseline, the README against its FL row
+        ('paper5', '36.4', '+0.6', '37.0 (+1.4)'),
+        ('paper5', '35.7', '-0.1', '')]
+    assert cells['GHM-R']['AP − Pub.'] == '-3.4'
+    assert '<source> AP: the AP a further source gives' in md
+    assert '- readme: Its README' in md
+
+
+def test_no_column_without_a_further_source(tmp_path):
+    grid = _grid(tmp_path, METHODS)
+    header = table(grid, rows(grid, []))[0]
+    assert ' AP (' not in header and 'zoo AP' not in header
+    assert 'further source' not in markdown(grid, [])
+
+
 def test_sweep_table_leads_with_the_swept_values(tmp_path, row_of):
     grid = _grid(tmp_path, SWEEP)
     records = [_record('gamma0_alpha0.75', 0, 30.0),

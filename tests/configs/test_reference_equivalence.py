@@ -88,6 +88,10 @@ BASELINES = (
      'retinanet/retinanet_r50_fpn_focal-600-1x_coco.py', R101_KEYS),
     ('retinanet_r50_fpn_focal-600-',
      'retinanet/retinanet_r50_fpn_focal-1x_coco.py', SCALE_600_KEYS),
+    # the GHM paper's Table 1 setting: its schedule (14 epochs) and EMA off
+    ('retinanet_r50_fpn_ghmc-table1-',
+     'retinanet/retinanet_r50_fpn_ghmc-1x_coco.py',
+     RETINANET_METHOD_KEYS + ('train_cfg.max_epochs', 'param_scheduler')),
     ('retinanet_', 'retinanet/retinanet_r50_fpn_focal-1x_coco.py',
      RETINANET_METHOD_KEYS),
     ('faster-rcnn_', 'faster_rcnn/faster-rcnn_r50_fpn_ce-1x_coco.py',

@@ -8,15 +8,19 @@ title = 'GHM on the toy: FL vs GHM-C, smooth L1 vs ASL1 vs GHM-R'
 cfg_options = dict(val_cfg=None, val_dataloader=None, val_evaluator=None)
 variants = [
     dict(name='fl-sl1', label='FL + smooth L1', baseline=True,
-         published=35.6, config='configs/toy/retinanet_focal_toy.py',
+         published=_base_._published_fl_sl1,
+         config='configs/toy/retinanet_focal_toy.py',
          cfg_options={'model.bbox_head.loss_bbox.type': 'SmoothL1Loss',
                       'model.bbox_head.loss_bbox.beta': 0.11}),
-    dict(name='ghmc-sl1', label='GHM-C + smooth L1', published=35.8,
+    dict(name='ghmc-sl1', label='GHM-C + smooth L1',
+         published=_base_._published_ghmc_sl1,
          config='configs/toy/retinanet_ghmc_toy.py'),
     dict(name='ghmc-asl1', label='GHM-C + ASL1',
+         published=_base_._published_ghmc_asl1,
          config='configs/toy/retinanet_ghm_toy.py',
          cfg_options={'model.bbox_head.loss_bbox.bins': 1,
                       'model.bbox_head.loss_bbox.momentum': 0.0}),
-    dict(name='ghmc-ghmr', label='GHM-C + GHM-R', published=37.0,
+    dict(name='ghmc-ghmr', label='GHM-C + GHM-R',
+         published=_base_._published_ghmc_ghmr,
          config='configs/toy/retinanet_ghm_toy.py'),
 ]

@@ -1,6 +1,9 @@
 # The PISA paper's component ablation (Cao et al., CVPR 2020, arXiv
 # 1904.04821): ISR-P, ISR-N and CARL alone and together in Faster R-CNN
-# R-50-FPN 1x, COCO. Published: the two rows of mmdet's PISA README.
+# R-50-FPN 1x, COCO. Published: the two rows of mmdet's PISA README, each
+# PISA delta against that README's own v1.x baseline. The paper's own
+# component table could not be read from any text reachable here, so none
+# of its numbers is carried (docs/published.md).
 title = 'PISA paper: its parts in Faster R-CNN R-50-FPN 1x'
 sources = dict(
     mmdet='mmdet configs/pisa/README.md (models trained with mmdet v1.x): '
