@@ -2,5 +2,7 @@
 from .focal_loss import FocalLoss
 from .ghm_loss import GHMC, GHMR
 from .quality_focal_loss import QualityFocalLoss
+from .ranking_loss import APLoss, RankSortLoss, aLRPLoss
 
-__all__ = ['FocalLoss', 'GHMC', 'GHMR', 'QualityFocalLoss']
+__all__ = ['FocalLoss', 'GHMC', 'GHMR', 'QualityFocalLoss', 'RankSortLoss',
+           'APLoss', 'aLRPLoss']

@@ -1,0 +1,14 @@
+# ranking-losses on the embedded toy dataset (the RetinaNet demo schedule,
+# configs/_base_/toy/schedule_demo_retinanet.py); no published values.
+title = 'Ranking-based losses in RetinaNet on the toy dataset'
+# tools/test.py evaluates every variant: skip the validation that the toy
+# schedule runs at the end of training, it would evaluate the same split twice.
+cfg_options = dict(val_cfg=None, val_dataloader=None, val_evaluator=None)
+variants = [
+    dict(name='focal', label='Focal Loss (baseline)', baseline=True,
+         config='configs/toy/retinanet_focal_toy.py'),
+    dict(name='ap-loss', label='AP Loss',
+         config='configs/toy/retinanet_ap-loss_toy.py'),
+    dict(name='alrp', label='aLRP Loss',
+         config='configs/toy/retinanet_alrp_toy.py'),
+]
