@@ -11,8 +11,8 @@ and likewise for y and h; the box is ``(gx - gw / 2, gy - gh / 2, gx + gw / 2,
 gy + gh / 2)``. The float operations are done in the coder's order, so the
 boxes are bit for bit the coder's, with fewer operations.
 """
-import math
 
+import numpy as np
 import torch
 
 
@@ -43,7 +43,9 @@ def decode_delta_xywh(priors, deltas, means=(0., 0., 0., 0.),
     centre = low + high
     centre *= 0.5
     shift = size * denorm[:2]
-    max_ratio = abs(math.log(wh_ratio_clip))
+    # numpy's log, as the coder takes it: numpy 1.x's differs from
+    # math.log in the last bit for the default clip.
+    max_ratio = abs(float(np.log(wh_ratio_clip)))
     if add_ctr_clamp:
         shift = shift.clamp(-ctr_clamp, ctr_clamp)
         log_scale = denorm[2:].clamp(max=max_ratio)

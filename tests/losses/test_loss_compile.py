@@ -14,11 +14,9 @@ from mmdet.registry import MODELS
 import imbalance_plugin.losses  # noqa: F401  (registers the modules)
 from imbalance_plugin.functional import compile as compile_mod
 from imbalance_plugin.utils import torch_compat
+from tests.compile_marks import needs_compiled_kernels
 
-pytestmark = pytest.mark.skipif(
-    not torch_compat.COMPILES_KERNELS,
-    reason=f'torch {torch.__version__} has no torch.library.custom_op: the '
-    'kernels run eagerly there (tests/utils/test_torch_compat.py)')
+pytestmark = needs_compiled_kernels
 
 
 @pytest.fixture(autouse=True)

@@ -18,6 +18,7 @@ from mmdet.registry import MODELS
 
 import imbalance_plugin.losses  # noqa: F401  (registers the modules)
 from imbalance_plugin.functional import compile as compile_mod
+from tests.compile_marks import needs_compiled_kernels
 
 
 @pytest.fixture(autouse=True)
@@ -129,6 +130,7 @@ def _run(module, cfg, call, batch):
     return loss.detach(), grad, second
 
 
+@needs_compiled_kernels
 def test_many_configurations_compiled_equal_eager_without_fallback():
     assert len(CASES) >= 30
     with warnings.catch_warnings(record=True) as caught:

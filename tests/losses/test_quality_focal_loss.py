@@ -7,6 +7,7 @@ from mmdet.registry import MODELS
 import imbalance_plugin.losses  # noqa: F401  (registers the modules)
 from imbalance_plugin.functional import compile as compile_mod
 from imbalance_plugin.functional.quality_focal import quality_focal_loss
+from tests.compile_marks import needs_compiled_kernels
 
 SHAPES = [(1000, 80), (3, 2), (250, 7), (1, 1)]
 
@@ -242,6 +243,7 @@ def test_bad_inputs_raise():
              reduction_override='sum')
 
 
+@needs_compiled_kernels
 @pytest.mark.parametrize('form', ['pair', 'tensor'])
 def test_compiled_kernel_matches_eager_without_recompiling(form,
                                                            monkeypatch):
