@@ -7,6 +7,7 @@ pretraining: init_weights is never called. The losses run eagerly
 here (their compiled kernels are tested with the losses), on one thread (the
 inputs are too small to gain from more)."""
 import copy
+import inspect
 
 import pytest
 import torch
@@ -23,9 +24,28 @@ BOXES = [[8., 10., 60., 70.], [50., 40., 120., 110.], [70., 10., 94., 36.]]
 LABELS = [0, 3, 1]
 
 
+WIDTH = 16
+
+
+def _head_width(head):
+    """WIDTH, rounded up to a multiple of the GroupNorm groups of the dense
+    head's towers where it has them (its ``norm_cfg``, else its class's
+    default: ATSS's GroupNorm(32) gives 32)."""
+    norm = head.get('norm_cfg')
+    if norm is None:  # the default of the first class that declares it
+        params = (inspect.signature(cls.__init__).parameters
+                  for cls in MODELS.get(head['type']).__mro__)
+        norm = next((p['norm_cfg'].default for p in params
+                     if 'norm_cfg' in p), None)
+    groups = norm.get('num_groups', 1) if norm and norm['type'] == 'GN' \
+        else 1
+    return -(-WIDTH // groups) * groups
+
+
 def _tiny(model_cfg):
     """The COCO detector at a few channels: ResNet-18 of width 8, FPN and
-    heads of 16 channels."""
+    heads of 16 channels (a dense head's towers at a multiple of their
+    GroupNorm groups, see _head_width)."""
     model = copy.deepcopy(model_cfg)
     model.backbone = dict(type='ResNet', depth=18, base_channels=8,
                           num_stages=4, out_indices=(0, 1, 2, 3),
@@ -34,7 +54,8 @@ def _tiny(model_cfg):
     model.neck.in_channels = [8, 16, 32, 64]
     model.neck.out_channels = 16
     if 'bbox_head' in model:
-        model.bbox_head.update(in_channels=16, feat_channels=16,
+        model.bbox_head.update(in_channels=16,
+                               feat_channels=_head_width(model.bbox_head),
                                stacked_convs=1)
     else:
         model.rpn_head.update(in_channels=16, feat_channels=16)
@@ -112,3 +133,13 @@ def test_builds_and_trains_one_iteration(path):
     changed = sum(not torch.equal(b, p.detach())
                   for b, p in zip(before, model.parameters()))
     assert changed > 0.5 * len(before)
+
+
+@pytest.mark.parametrize('head, width', [
+    (dict(type='RetinaHead'), 16),
+    (dict(type='imbalance_plugin.RankSortATSSHead'), 32),
+    (dict(type='ATSSHead', norm_cfg=dict(type='GN', num_groups=8)), 16),
+    (dict(type='ATSSHead', norm_cfg=dict(type='GN', num_groups=24)), 24),
+    (dict(type='ATSSHead', norm_cfg=dict(type='BN')), 16)])
+def test_tiny_head_width_fits_the_group_norm(head, width):
+    assert _head_width(head) == width

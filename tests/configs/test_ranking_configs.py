@@ -1,9 +1,12 @@
 """The ranking-loss detectors: the toy configs (AP Loss and aLRP Loss in
-RetinaNet) build and train two iterations; the heads rank the whole batch
-in one loss call; RS-ATSS trains, balances its box loss to the ranking
-loss and predicts without centerness; the heads refuse losses they can not
-use."""
+RetinaNet, RS-ATSS) build and train two iterations, in process and through
+the stock tools/train.py; the heads rank the whole batch in one loss call;
+RS-ATSS trains, balances its box loss to the ranking loss and predicts
+without centerness, its COCO config is the authors' setting on mmdet's
+ATSS; the heads refuse losses they can not use; the ranking grids carry
+the new detector with its published number."""
 import copy
+import math
 
 import pytest
 import torch
@@ -15,12 +18,19 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
 import imbalance_plugin.heads  # noqa: F401  (registers the heads)
-from cfg_helpers import CONFIGS, load
+from cfg_helpers import CONFIGS, delta, load
+from imbalance_plugin.ablation.grid import load_grid
 from imbalance_plugin.functional.alrp import alrp_loss
 from imbalance_plugin.functional.ap_loss import ap_loss
+from imbalance_plugin.heads.rank_sort_atss_head import RankSortATSSHead
+from imbalance_plugin.losses import RankSortLoss
 from imbalance_plugin.structures.sample_batch import dense_batch
+from tests.train_helper import logged_train_scalars, train
 
-TOY_CONFIGS = ['toy/retinanet_ap-loss_toy.py', 'toy/retinanet_alrp_toy.py']
+TOY_CONFIGS = ['toy/retinanet_ap-loss_toy.py', 'toy/retinanet_alrp_toy.py',
+               'toy/atss_rank-sort_toy.py']
+RS_ATSS = 'ranking/atss_r50_fpn_rank-sort-1x_coco.py'
+RS_ATSS_TOY = 'toy/atss_rank-sort_toy.py'
 SIZE = 128
 
 
@@ -81,6 +91,9 @@ def test_toy_config_builds_and_trains_two_iterations(name):
     loss = model.bbox_head.loss_cls
     if name.endswith('alrp_toy.py'):
         assert loss.sb_count.item() == 2  # the self-balance statistics
+    if name == RS_ATSS_TOY:
+        for log in logs:  # the tuning-free task balance
+            torch.testing.assert_close(log['loss_bbox'], log['loss_cls'])
     model.eval()
     with torch.no_grad():
         results = model.test_step(_batch(5))
@@ -189,3 +202,70 @@ def test_heads_refuse_losses_they_can_not_use():
         _model(_rs_atss(loss_bbox=dict(type='GIoULoss')))
     with pytest.raises(ValueError, match='loss_cls'):
         _model(_rs_atss(loss_cls=dict(type='imbalance_plugin.FocalLoss')))
+
+
+def test_rs_atss_coco_config_is_the_authors_setting_on_mmdet_atss():
+    cfg = load(CONFIGS / RS_ATSS)
+    head = cfg.model.bbox_head
+    assert cfg.model.type == 'ATSS'
+    assert head.type == 'imbalance_plugin.RankSortATSSHead'
+    assert head.loss_cls == dict(type='imbalance_plugin.RankSortLoss',
+                                 delta=0.5, loss_weight=1.0)
+    assert head.loss_bbox == dict(type='GIoULoss', reduction='none',
+                                  loss_weight=1.0)
+    assert (head.anchor_generator.octave_base_scale,
+            head.anchor_generator.scales_per_octave) == (4, 3)
+    assert cfg.optim_wrapper.optimizer.lr == 0.008
+    assert cfg.train_cfg.max_epochs == 12
+    assert (head.num_classes, head.feat_channels, head.stacked_convs) == (
+        80, 256, 4)
+    cfg.model.backbone.init_cfg = None  # never a download
+    model = MODELS.build(cfg.model)
+    assert type(model.bbox_head) is RankSortATSSHead
+    assert isinstance(model.bbox_head.loss_cls, RankSortLoss)
+    assert model.bbox_head.loss_cls.delta == 0.5
+    assert not hasattr(model.bbox_head, 'atss_centerness')
+    assert model.bbox_head.num_base_priors == 3
+
+
+def test_rs_atss_toy_config_changes_no_method_key():
+    toy, coco = load(CONFIGS / RS_ATSS_TOY), load(CONFIGS / RS_ATSS)
+    changed = delta(toy, coco)
+    method = ('model.bbox_head.type', 'model.bbox_head.loss_cls',
+              'model.bbox_head.loss_bbox',
+              'model.bbox_head.anchor_generator.scales_per_octave')
+    assert not any(k.startswith(method) for k in changed)
+    head = toy.model.bbox_head
+    assert head.feat_channels % 32 == 0  # ATSS's GroupNorm(32) towers
+    assert head.anchor_generator.octave_base_scale == 2  # halved for 256 px
+
+
+@pytest.mark.parametrize('name', [RS_ATSS_TOY])
+def test_new_toy_config_trains_through_tools_train(name, tmp_path):
+    work = tmp_path / 'work'
+    train(CONFIGS / name, work, max_iters=2, checkpoint_interval=2)
+    rows = logged_train_scalars(work)
+    assert sorted(rows) == [1, 2]
+    for row in rows.values():
+        assert row['loss_cls'] > 0 and math.isfinite(row['loss'])
+        # the tuning-free balance: the box loss weighs as the ranking loss
+        assert row['loss_bbox'] == pytest.approx(row['loss_cls'], rel=1e-3)
+    assert (work / 'iter_2.pth').is_file()
+
+
+def test_ranking_grids_carry_rs_atss_with_its_published_number():
+    grid, toy = load_grid('ranking-losses'), load_grid('ranking-losses-toy')
+    # the existing rows, keyed by their names, unchanged; the toy mirrors
+    assert [v.name for v in grid.variants] == [
+        'focal', 'ap-loss', 'alrp', 'rs-atss']
+    assert [v.name for v in toy.variants] == [v.name for v in grid.variants]
+    rows, toys = ({v.name: v for v in g.variants} for g in (grid, toy))
+    assert rows['rs-atss'].config == CONFIGS / RS_ATSS
+    assert toys['rs-atss'].config == CONFIGS / RS_ATSS_TOY
+    assert rows['rs-atss'].published.metrics == dict(AP=39.9)
+    # against mmdet's ATSS (39.4), not the grid's Focal Loss RetinaNet
+    assert grid.published_delta(rows['rs-atss']) == pytest.approx(0.5)
+    assert 'RankSortLoss README' in grid.sources['rs_atss'].cite
+    assert 'atss/metafile.yml' in grid.sources['rs_atss'].cite
+    assert grid.published_delta(rows['alrp']) is None
+    assert not toy.has_published

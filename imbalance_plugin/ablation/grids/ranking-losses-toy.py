@@ -1,6 +1,7 @@
-# ranking-losses on the embedded toy dataset (the RetinaNet demo schedule,
+# ranking-losses (RetinaNet, and ATSS for RS Loss) on the embedded toy
+# dataset (the RetinaNet demo schedule,
 # configs/_base_/toy/schedule_demo_retinanet.py); no published values.
-title = 'Ranking-based losses in RetinaNet on the toy dataset'
+title = 'Ranking-based losses in RetinaNet and ATSS on the toy dataset'
 # tools/test.py evaluates every variant: skip the validation that the toy
 # schedule runs at the end of training, it would evaluate the same split twice.
 cfg_options = dict(val_cfg=None, val_dataloader=None, val_evaluator=None)
@@ -11,4 +12,6 @@ variants = [
          config='configs/toy/retinanet_ap-loss_toy.py'),
     dict(name='alrp', label='aLRP Loss',
          config='configs/toy/retinanet_alrp_toy.py'),
+    dict(name='rs-atss', label='RS-ATSS (Rank & Sort Loss)',
+         config='configs/toy/atss_rank-sort_toy.py'),
 ]
