@@ -8,6 +8,7 @@ OLDEST_VENV := .venv-torch2.1
 OLDEST_ENV := VENV=$(OLDEST_VENV) TORCH_SPEC=torch==2.1.2 \
 	CONSTRAINTS=tools/constraints-torch2.1.txt
 COMPAT_TESTS := tests/losses tests/functional tests/heads tests/samplers \
+	tests/structures \
 	tests/dropin tests/utils tests/test_registry.py \
 	tests/tools/test_train_test.py tests/tools/test_resume.py
 
