@@ -69,9 +69,7 @@ from torch import Tensor
 
 from .ranking import (
     Ranking,
-    check_chunk_size,
-    check_delta,
-    check_ranking_reduction,
+    check_ranking_settings,
     flatten_targets,
     wants_update,
     with_update,
@@ -132,9 +130,8 @@ def alrp_components(pred: Tensor,
                     chunk_size: Optional[int] = None) -> ALRPComponents:
     """:func:`alrp_loss` with the number of positives (a host int, known
     without another sync), which the self-balance statistics need."""
-    delta = check_delta(delta)
-    check_ranking_reduction(reduction)
-    chunk_size = check_chunk_size(chunk_size)
+    delta, reduction, chunk_size = check_ranking_settings(
+        delta, reduction, chunk_size)
     anchors = pred.shape[0]
     if loc_error.shape != (anchors,):
         raise ValueError(f'loc_error must have shape ({anchors},), one per '

@@ -38,9 +38,7 @@ from torch import Tensor
 
 from .ranking import (
     Ranking,
-    check_chunk_size,
-    check_delta,
-    check_ranking_reduction,
+    check_ranking_settings,
     flatten_targets,
     wants_update,
     with_update,
@@ -72,9 +70,8 @@ def ap_loss(pred: Tensor,
         The loss, 0-d, in the compute dtype (float32 for half inputs); 0
         without positives.
     """
-    delta = check_delta(delta)
-    check_ranking_reduction(reduction)
-    chunk_size = check_chunk_size(chunk_size)
+    delta, reduction, chunk_size = check_ranking_settings(
+        delta, reduction, chunk_size)
     ranking = Ranking(flatten_targets(pred, target, weight, quality=False),
                       delta)
     p = ranking.num_positives

@@ -6,11 +6,20 @@ fullgraph=True)`` a kernel becomes one fused loop, several times faster on
 CPU and GPU. Shapes are compiled symbolically, so a varying number of
 anchors does not recompile.
 
-The kernels are compiled for inference only. A loss kernel takes a last
-argument ``derivative`` and returns ``(loss, d loss / d pred, ...)``;
-:func:`differentiable` calls it through :class:`WithDerivative`, an
-``autograd.Function`` whose backward pass scales that derivative eagerly
-(and, without a gradient to compute, calls it with ``derivative=False``).
+The kernels are compiled for inference only. A loss kernel takes its
+tensors positionally and its flags by keyword, the last one ``derivative``,
+and returns ``(loss, d loss / d pred, ...)``; :func:`differentiable` calls
+it through :class:`WithDerivative`, an ``autograd.Function`` whose backward
+pass scales that derivative eagerly (and, without a gradient to compute,
+calls it with ``derivative=False``)::
+
+    @kernel
+    def _my_loss(pred, target, weight, gamma, *, summed, derivative):
+        ...
+        return weighted_result(loss, d, weight, summed, pred.dtype)
+
+    loss = differentiable(_my_loss, pred, target, weight, gamma,
+                          compiled=compiled, summed=True)
 The compiled code thus never holds an autograd graph of its own, so
 ``backward(retain_graph=True)`` and ``create_graph=True`` work as they do
 eagerly.
@@ -166,10 +175,10 @@ def kernel(fn=None, *, options=None):
 class WithDerivative(torch.autograd.Function):
     r"""A loss whose kernel computes its derivative in the forward pass.
 
-    ``WithDerivative.apply(kernel, compiled, pred, *args)`` calls
-    ``kernel(pred, *args, derivative, compiled=compiled)``, which returns
-    ``(loss, d loss / d pred, ...)`` (the derivative ``None`` when
-    ``derivative`` is False; further outputs are dropped); the backward
+    ``WithDerivative.apply(kernel, compiled, flags, pred, *args)`` calls
+    ``kernel(pred, *args, derivative=..., compiled=compiled, **flags)``,
+    which returns ``(loss, d loss / d pred, ...)`` (the derivative ``None``
+    when ``derivative`` is False; further outputs are dropped); the backward
     pass scales the derivative by the incoming gradient (broadcast from the
     loss's shape, a scalar or pred's leading dimensions). With
     ``create_graph=True``, or when another tensor argument (a weight) needs
@@ -178,10 +187,12 @@ class WithDerivative(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, kernel, compiled, pred, *args):
-        need = ctx.needs_input_grad[2]
-        loss, derivative, *_ = kernel(pred, *args, need, compiled=compiled)
+    def forward(ctx, kernel, compiled, flags, pred, *args):
+        need = ctx.needs_input_grad[3]
+        loss, derivative, *_ = kernel(pred, *args, derivative=need,
+                                      compiled=compiled, **flags)
         ctx.kernel = kernel
+        ctx.flags = flags
         ctx.tensor_positions = [i for i, a in enumerate(args)
                                 if isinstance(a, torch.Tensor)]
         ctx.args = [None if isinstance(a, torch.Tensor) else a for a in args]
@@ -195,11 +206,12 @@ class WithDerivative(torch.autograd.Function):
         args = list(ctx.args)
         for i, tensor in zip(ctx.tensor_positions, tensors):
             args[i] = tensor
-        needs = ctx.needs_input_grad[3:]
+        needs = ctx.needs_input_grad[4:]
         grads = [None] * len(args)
         if torch.is_grad_enabled() or any(needs):
             with torch.enable_grad():
-                loss, derivative, *_ = ctx.kernel.fn(pred, *args, True)
+                loss, derivative, *_ = ctx.kernel.fn(
+                    pred, *args, derivative=True, **ctx.flags)
             wanted = [i for i, need in enumerate(needs) if need]
             if wanted:
                 found = torch.autograd.grad(
@@ -208,19 +220,22 @@ class WithDerivative(torch.autograd.Function):
                 for i, g in zip(wanted, found):
                     grads[i] = g
         grad_pred = None
-        if ctx.needs_input_grad[2]:
+        if ctx.needs_input_grad[3]:
             grad = grad.reshape(grad.shape +
                                 (1,) * (derivative.dim() - grad.dim()))
             grad_pred = (grad * derivative).to(pred.dtype)
-        return (None, None, grad_pred, *grads)
+        return (None, None, None, grad_pred, *grads)
 
 
-def differentiable(kernel, compiled, pred, *args):
-    """The loss of ``kernel`` (see :class:`WithDerivative`) with its
-    gradient when one is wanted; without (no_grad, nothing requiring a
-    gradient) the kernel runs without computing the derivative."""
+def differentiable(kernel, pred, *args, compiled=False, **flags):
+    """The loss of ``kernel`` (see :class:`WithDerivative`): its tensors
+    ``pred, *args`` positionally, its ``flags`` by keyword. With a gradient
+    wanted (grad enabled and a tensor requiring one) through
+    :class:`WithDerivative`; else the kernel runs without computing the
+    derivative."""
     if torch.is_grad_enabled() and any(
             isinstance(a, torch.Tensor) and a.requires_grad
             for a in (pred, *args)):
-        return WithDerivative.apply(kernel, compiled, pred, *args)
-    return kernel(pred, *args, False, compiled=compiled)[0]
+        return WithDerivative.apply(kernel, compiled, flags, pred, *args)
+    return kernel(pred, *args, derivative=False, compiled=compiled,
+                  **flags)[0]

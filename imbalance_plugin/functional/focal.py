@@ -40,24 +40,27 @@ from typing import Optional, Sequence, Union
 import torch
 from torch import Tensor
 
+from ..utils.settings import check_number
 from ..utils.torch_compat import is_compiling
 from .compile import differentiable, kernel
-from .numerics import opmath, opmath_dtype, scalar, sigmoid_parts
+from .numerics import (
+    LOG_MIN,
+    VARIANCE_MIN,
+    opmath,
+    opmath_dtype,
+    scalar,
+    sigmoid_parts,
+)
 from .reduction import (
     broadcast_weight,
-    check_class_indices,
     check_class_target,
     check_reduction,
-    reduce_loss,
+    finish_reduction,
     weighted_result,
 )
 from .targets import dense_target
 
 Alpha = Optional[Union[float, Sequence[float], Tensor]]
-
-# binary_cross_entropy's clamps, for probabilities (activated=True)
-_LOG_MIN = -100.0
-_VARIANCE_MIN = 1e-12
 
 
 def _power(q: Tensor, gamma: Tensor, log_q: Tensor) -> Tensor:
@@ -68,7 +71,7 @@ def _power(q: Tensor, gamma: Tensor, log_q: Tensor) -> Tensor:
 
 
 @kernel
-def _sigmoid_focal(pred, target, weight, gamma, alpha_pos, alpha_neg,
+def _sigmoid_focal(pred, target, weight, gamma, alpha_pos, alpha_neg, *,
                    activated, summed, derivative):
     """Element-wise sigmoid focal loss and its derivative (``derivative``
     True) of logits (or, ``activated``, probabilities) of any shape;
@@ -78,8 +81,8 @@ def _sigmoid_focal(pred, target, weight, gamma, alpha_pos, alpha_neg,
     hard = target.dim() < x.dim()  # class indices: t is 0 or 1
     if activated:
         p, one_minus_p = x, 1 - x
-        bce = -(t * torch.log(p).clamp_min(_LOG_MIN) +
-                (1 - t) * torch.log(one_minus_p).clamp_min(_LOG_MIN))
+        bce = -(t * torch.log(p).clamp_min(LOG_MIN) +
+                (1 - t) * torch.log(one_minus_p).clamp_min(LOG_MIN))
     else:
         p, one_minus_p, bce = sigmoid_parts(x, t)
     q = t * one_minus_p + (1 - t) * p
@@ -93,7 +96,7 @@ def _sigmoid_focal(pred, target, weight, gamma, alpha_pos, alpha_neg,
     if derivative and activated:
         slope = torch.where(q > 0, focus / q, 0.0)
         d = alpha_t * (gamma * slope * (1 - 2 * t) * bce + focus * (p - t) /
-                       (p * one_minus_p).clamp_min(_VARIANCE_MIN))
+                       (p * one_minus_p).clamp_min(VARIANCE_MIN))
     elif derivative:
         if hard:  # p (1 - p) / q = p_t
             ratio = t * p + (1 - t) * one_minus_p
@@ -105,7 +108,8 @@ def _sigmoid_focal(pred, target, weight, gamma, alpha_pos, alpha_neg,
 
 
 @kernel
-def _softmax_focal(pred, target, weight, gamma, alpha, summed, derivative):
+def _softmax_focal(pred, target, weight, gamma, alpha, *, summed,
+                   derivative):
     """Per-row softmax focal loss of (N, K) logits and its derivative;
     ``alpha`` (K,) weighs each class."""
     x = opmath(pred)
@@ -164,13 +168,6 @@ def _alpha_args(alpha: Alpha, pred: Tensor, use_sigmoid: bool):
                 scalar('alpha_neg', 1.0, pred.device, dtype))
     return (scalar('alpha_pos', alpha, pred.device, dtype),
             scalar('alpha_neg', 1 - alpha, pred.device, dtype))
-
-
-def check_gamma(gamma) -> float:
-    if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) \
-            or not gamma >= 0 or gamma == float('inf'):
-        raise ValueError(f'gamma must be a finite number >= 0, got {gamma!r}')
-    return float(gamma)
 
 
 def check_alpha(alpha, num_classes: Optional[int] = None) -> Alpha:
@@ -237,20 +234,13 @@ def focal_loss(pred: Tensor,
             clamped at -100 as in ``binary_cross_entropy``.
         compiled: run the compiled kernel (see :mod:`.compile`).
     """
-    check_reduction(reduction)
-    if reduction == 'sum' and avg_factor is not None:
-        raise ValueError("avg_factor can not be used with reduction='sum'")
-    gamma = check_gamma(gamma)
+    check_reduction(reduction, avg_factor=avg_factor)
+    gamma = check_number(gamma, 'gamma', low=0)
     if activated and not use_sigmoid:
         raise ValueError('activated=True (probabilities) needs '
                          'use_sigmoid=True')
-    if check_class_target(pred, target, dense=use_sigmoid):
-        if use_sigmoid:
-            check_class_indices(target, pred.shape[1],
-                                'sigmoid: C = pred.shape[1] is background')
-        else:
-            check_class_indices(target, pred.shape[1] - 1,
-                                'softmax: the classes of pred.shape[1]')
+    check_class_target(pred, target, softmax=not use_sigmoid,
+                       dense=use_sigmoid)
     channels = pred.shape[1]
     if not isinstance(alpha, Tensor):
         alpha = check_alpha(alpha)
@@ -275,16 +265,11 @@ def _focal_loss(pred, target, weight, gamma, alpha, use_sigmoid, reduction,
     gamma = scalar('gamma', gamma, pred.device, dtype)
     alpha = _alpha_args(alpha, pred, use_sigmoid)
     if use_sigmoid:
-        loss = differentiable(_sigmoid_focal, compiled, pred, target, weight,
-                              gamma, *alpha, activated, summed)
+        loss = differentiable(_sigmoid_focal, pred, target, weight, gamma,
+                              *alpha, compiled=compiled, activated=activated,
+                              summed=summed)
     else:
-        loss = differentiable(_softmax_focal, compiled, pred, target, weight,
-                              gamma, *alpha, summed)
-    if not summed:
-        return loss
-    if reduction == 'sum':
-        return loss
-    if avg_factor is None:
-        loss_shape = pred.shape if use_sigmoid else pred.shape[:1]
-        return loss / max(loss_shape.numel(), 1)
-    return reduce_loss(loss, 'mean', avg_factor)
+        loss = differentiable(_softmax_focal, pred, target, weight, gamma,
+                              *alpha, compiled=compiled, summed=summed)
+    loss_shape = pred.shape if use_sigmoid else pred.shape[:1]
+    return finish_reduction(loss, reduction, avg_factor, loss_shape.numel())

@@ -56,7 +56,6 @@ from .gradient_density import (
 from .numerics import opmath, opmath_dtype, scalar, sigmoid_parts
 from .reduction import (
     broadcast_weight,
-    check_class_indices,
     check_class_target,
     check_reduction,
     check_same_shape,
@@ -135,7 +134,7 @@ def _ghmr_counts(*args):
 
 
 @kernel(options=_OPTIONS)
-def _harmonized_ce(pred, target, weight, slots, table, use_sigmoid, summed,
+def _harmonized_ce(pred, target, weight, slots, table, *, use_sigmoid, summed,
                    derivative):
     r""":math:`\beta` times binary cross-entropy (element-wise) or softmax
     cross-entropy (per row), and its derivative."""
@@ -158,7 +157,7 @@ def _harmonized_ce(pred, target, weight, slots, table, use_sigmoid, summed,
 
 
 @kernel(options=_OPTIONS)
-def _harmonized_asl1(pred, target, weight, slots, table, mu, summed,
+def _harmonized_asl1(pred, target, weight, slots, table, mu, *, summed,
                      derivative):
     r""":math:`\beta` times Authentic Smooth L1, element-wise, and its
     derivative."""
@@ -170,8 +169,11 @@ def _harmonized_asl1(pred, target, weight, slots, table, mu, summed,
 
 
 def _ghm(density, counts, harmonized, pred, target, weight, acc_sum,
-         momentum, option, reduction, all_reduce, compiled):
-    """Both passes, the density update and the reduction."""
+         momentum, option, reduction, all_reduce, compiled, loss_args=(),
+         loss_flags=None):
+    """Both passes, the density update and the reduction; ``option`` is the
+    slots' ``use_sigmoid`` or ``mu``, ``loss_args`` and ``loss_flags`` the
+    harmonized loss's own."""
     momentum = scalar('momentum', momentum, pred.device)
     if all_reduce and world_size() > 1:
         slots, counts = counts(pred, target, weight, acc_sum.shape[0],
@@ -185,8 +187,9 @@ def _ghm(density, counts, harmonized, pred, target, weight, acc_sum,
             pred, target, weight, acc_sum, momentum, option,
             compiled=compiled)
     summed = reduction != 'none'
-    loss = differentiable(harmonized, compiled, pred, target, weight, slots,
-                          table, option, summed)
+    loss = differentiable(harmonized, pred, target, weight, slots, table,
+                          *loss_args, compiled=compiled, summed=summed,
+                          **(loss_flags or {}))
     if reduction == 'mean':
         loss = loss * (processes / total)
     return loss, new_acc_sum
@@ -224,16 +227,12 @@ def ghmc_loss(pred: Tensor,
         ``(loss, new_acc_sum)``; ``new_acc_sum`` is to be stored by the caller.
     """
     check_reduction(reduction)
-    if check_class_target(pred, target):
-        upper = pred.shape[1] if use_sigmoid else pred.shape[1] - 1
-        check_class_indices(target, upper, (
-            'sigmoid: C = pred.shape[1] is background' if use_sigmoid else
-            'softmax: the classes of pred.shape[1]'))
+    check_class_target(pred, target, softmax=not use_sigmoid)
     loss_shape = pred.shape if use_sigmoid else pred.shape[:1]
     weight = broadcast_weight(weight, loss_shape)
     return _ghm(_ghmc_density, _ghmc_counts, _harmonized_ce, pred, target,
                 weight, acc_sum, momentum, use_sigmoid, reduction, all_reduce,
-                compiled)
+                compiled, loss_flags=dict(use_sigmoid=use_sigmoid))
 
 
 def ghmr_loss(pred: Tensor,
@@ -267,4 +266,4 @@ def ghmr_loss(pred: Tensor,
     mu = scalar('mu', mu, pred.device, dtype)
     return _ghm(_ghmr_density, _ghmr_counts, _harmonized_asl1, pred,
                 target.to(dtype), weight, acc_sum, momentum, mu, reduction,
-                all_reduce, compiled)
+                all_reduce, compiled, loss_args=(mu,))

@@ -7,6 +7,11 @@ from torch import Tensor
 
 from ..utils.torch_compat import is_compiling
 
+#: ``binary_cross_entropy``'s clamps for probabilities (``activated=True``):
+#: of each logarithm and of the variance :math:`p (1 - p)`.
+LOG_MIN = -100.0
+VARIANCE_MIN = 1e-12
+
 
 def opmath_dtype(dtype: torch.dtype) -> torch.dtype:
     """float16 / bfloat16 are computed in float32, float64 stays float64."""

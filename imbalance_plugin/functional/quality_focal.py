@@ -40,27 +40,31 @@ from typing import Optional, Tuple, Union
 import torch
 from torch import Tensor
 
-from .compile import WithDerivative, kernel
-from .numerics import opmath, opmath_dtype, scalar, sigmoid_parts
+from ..utils.settings import check_number
+from .compile import differentiable, kernel
+from .numerics import (
+    LOG_MIN,
+    VARIANCE_MIN,
+    opmath,
+    opmath_dtype,
+    scalar,
+    sigmoid_parts,
+)
 from .reduction import (
     broadcast_weight,
-    check_class_indices,
+    check_labels,
     check_reduction,
     check_same_shape,
-    reduce_loss,
+    finish_reduction,
     weighted_result,
 )
 from .targets import one_hot
 
 QualityTarget = Union[Tuple[Tensor, Tensor], Tensor]
 
-# binary_cross_entropy's clamps, for probabilities (activated=True)
-_LOG_MIN = -100.0
-_VARIANCE_MIN = 1e-12
-
 
 @kernel
-def _quality_focal(pred, labels, scores, weight, beta, activated, summed,
+def _quality_focal(pred, labels, scores, weight, beta, *, activated, summed,
                    derivative):
     """Per-row QFL of (N, C) logits (or, ``activated``, probabilities) and
     its derivative (``derivative`` True). The target is ``scores`` itself
@@ -73,9 +77,9 @@ def _quality_focal(pred, labels, scores, weight, beta, activated, summed,
         t = one_hot(labels, x.shape[1], x.dtype) * scores.to(x.dtype)[:, None]
     if activated:
         p = x
-        bce = -(t * torch.log(p).clamp_min(_LOG_MIN) +
-                (1 - t) * torch.log1p(-p).clamp_min(_LOG_MIN))
-        variance = (p * (1 - p)).clamp_min(_VARIANCE_MIN)
+        bce = -(t * torch.log(p).clamp_min(LOG_MIN) +
+                (1 - t) * torch.log1p(-p).clamp_min(LOG_MIN))
+        variance = (p * (1 - p)).clamp_min(VARIANCE_MIN)
     else:
         p, one_minus_p, bce = sigmoid_parts(x, t)
         variance = p * one_minus_p
@@ -97,13 +101,6 @@ def _quality_focal(pred, labels, scores, weight, beta, activated, summed,
             grad = focus * variance + modulator * d
     return weighted_result((modulator * bce).sum(1), grad, weight, summed,
                            pred.dtype)
-
-
-def check_beta(beta) -> float:
-    if isinstance(beta, bool) or not isinstance(beta, (int, float)) \
-            or not beta >= 0 or beta == float('inf'):
-        raise ValueError(f'beta must be a finite number >= 0, got {beta!r}')
-    return float(beta)
 
 
 def _split_target(pred: Tensor, target: QualityTarget):
@@ -133,8 +130,7 @@ def _split_target(pred: Tensor, target: QualityTarget):
         raise ValueError('scores must be quality targets of shape (N,) (a '
                          f'float tensor) for pred {tuple(pred.shape)}, got '
                          f'{tuple(scores.shape)} ({scores.dtype})')
-    check_class_indices(labels, pred.shape[1],
-                        'C = pred.shape[1] is background')
+    check_labels(labels, pred)
     return labels, scores
 
 
@@ -173,10 +169,8 @@ def quality_focal_loss(pred: Tensor,
         avg_factor: divisor of the summed loss for 'mean'.
         compiled: run the compiled kernel (see :mod:`.compile`).
     """
-    check_reduction(reduction)
-    if reduction == 'sum' and avg_factor is not None:
-        raise ValueError("avg_factor can not be used with reduction='sum'")
-    beta = check_beta(beta)
+    check_reduction(reduction, avg_factor=avg_factor)
+    beta = check_number(beta, 'beta', low=0)
     labels, scores = _split_target(pred, target)
     loss_shape = pred.shape[:1] + pred.shape[2:]
     weight = broadcast_weight(weight, loss_shape)
@@ -186,13 +180,9 @@ def quality_focal_loss(pred: Tensor,
         weight = None if weight is None else weight.reshape(-1)
     summed = reduction != 'none'
     beta = scalar('beta', beta, pred.device, opmath_dtype(pred.dtype))
-    loss = WithDerivative.apply(_quality_focal, compiled, pred, labels,
-                                scores, weight, beta, bool(activated),
-                                summed)
+    loss = differentiable(_quality_focal, pred, labels, scores, weight, beta,
+                          compiled=compiled, activated=bool(activated),
+                          summed=summed)
     if not summed:
-        return loss.reshape(loss_shape)
-    if reduction == 'sum':
-        return loss
-    if avg_factor is None:
-        return loss / max(loss_shape.numel(), 1)
-    return reduce_loss(loss, 'mean', avg_factor)
+        loss = loss.reshape(loss_shape)
+    return finish_reduction(loss, reduction, avg_factor, loss_shape.numel())

@@ -61,9 +61,7 @@ from torch import Tensor
 
 from .ranking import (
     Ranking,
-    check_chunk_size,
-    check_delta,
-    check_ranking_reduction,
+    check_ranking_settings,
     flatten_targets,
     wants_update,
     with_update,
@@ -98,9 +96,8 @@ def rank_sort_loss(pred: Tensor,
         inputs); 0 without positives. Its gradient with respect to pred is
         the update, in pred's dtype.
     """
-    delta = check_delta(delta)
-    check_ranking_reduction(reduction)
-    chunk_size = check_chunk_size(chunk_size)
+    delta, reduction, chunk_size = check_ranking_settings(
+        delta, reduction, chunk_size)
     ranking = Ranking(flatten_targets(pred, target, weight, quality=True),
                       delta)
     p = ranking.num_positives

@@ -84,40 +84,32 @@ from typing import Iterator, NamedTuple, Optional
 import torch
 from torch import Tensor
 
+from ..utils.settings import check_int, check_number
 from .numerics import opmath_dtype
-from .reduction import check_class_indices, check_same_shape
+from .reduction import (
+    check_class_target,
+    check_reduction,
+    check_same_shape,
+)
 
 #: Elements of one chunk's ``chunk_size x P`` matrix without a chunk_size.
 CHUNK_ELEMENTS = 2 ** 22
 
 
-def check_delta(delta, name: str = 'delta') -> float:
-    """``delta`` of the smoothed step, a number in (0, 1]."""
-    if isinstance(delta, bool) or not isinstance(delta, (int, float)) \
-            or not 0 < delta <= 1:
-        raise ValueError(f'{name} must be a number in (0, 1], got {delta!r}')
-    return float(delta)
+#: A ranking loss has no per-element value: no ``'none'``.
+RANKING_REDUCTIONS = ('mean', 'sum')
 
 
-def check_chunk_size(chunk_size, name: str = 'chunk_size') -> Optional[int]:
-    """None (chosen from the number of positives) or an integer >= 1."""
-    if chunk_size is None:
-        return None
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) \
-            or chunk_size < 1:
-        raise ValueError(f'{name} must be None or an integer >= 1, got '
-                         f'{chunk_size!r}')
-    return chunk_size
-
-
-def check_ranking_reduction(reduction, name: str = 'reduction') -> str:
-    """``'mean'`` (over the positives) or ``'sum'``; a ranking loss has no
-    per-element value, so there is no ``'none'``."""
-    if reduction not in ('mean', 'sum'):
-        raise ValueError(f"{name} must be one of ('mean', 'sum') (a ranking "
-                         f'loss has no per-element value), got '
-                         f'{reduction!r}')
-    return reduction
+def check_ranking_settings(delta, reduction, chunk_size):
+    """``(delta, reduction, chunk_size)`` of a ranking loss, checked:
+    ``delta`` in (0, 1], ``reduction`` one of :data:`RANKING_REDUCTIONS`,
+    ``chunk_size`` None (chosen from the number of positives) or an integer
+    >= 1."""
+    delta = check_number(delta, 'delta', low=0, high=1, low_open=True)
+    check_reduction(reduction, allowed=RANKING_REDUCTIONS)
+    if chunk_size is not None:
+        chunk_size = check_int(chunk_size, 'chunk_size')
+    return delta, reduction, chunk_size
 
 
 def smoothed_step(x: Tensor, delta: float) -> Tensor:
@@ -203,18 +195,11 @@ def flatten_targets(pred: Tensor, target, weight: Optional[Tensor],
                              f'{tuple(pred.shape)}, got '
                              f'{tuple(row_scores.shape)} ({row_scores.dtype})')
     if pred.dim() == 2 and target.dim() == 1:
-        if target.shape[0] != pred.shape[0] or target.is_floating_point():
-            raise ValueError(
-                'pred and target shapes differ: pred '
-                f'{tuple(pred.shape)}, target {tuple(target.shape)} '
-                f'({target.dtype}); a target is class indices of shape (N,) '
-                '(an integer tensor) or a tensor of the shape of pred')
+        check_class_target(pred, target)
         if quality and row_scores is None:
             raise ValueError('Rank & Sort needs sorting targets: give a '
                              '(labels, scores) pair or a tensor of the shape '
                              'of pred')
-        check_class_indices(target, classes,
-                            'C = pred.shape[1] is background')
         return Targets(scores, classes, target, None, valid_rows, valid,
                        row_scores)
     check_same_shape(pred, target)

@@ -4,22 +4,29 @@ The semantics are those of mmdet's ``weight_reduce_loss``: the element-wise
 loss is multiplied by the weight, then ``'none'`` returns it, ``'sum'`` sums
 it and ``'mean'`` divides the sum by ``avg_factor`` (plus the float32 machine
 epsilon, so that an ``avg_factor`` of 0 gives 0, not NaN) or, without
-``avg_factor``, takes the mean over all elements.
+``avg_factor``, takes the mean over all elements. ``avg_factor`` with
+``'sum'`` is refused, as mmdet refuses it.
 """
-from typing import Optional, Union
+from typing import Optional, Sequence, Union
 
 import torch
 from torch import Tensor
+
+from ..utils.settings import check_choice
 
 REDUCTIONS = ('none', 'mean', 'sum')
 _EPS = torch.finfo(torch.float32).eps
 
 
-def check_reduction(reduction: str, name: str = 'reduction') -> str:
-    """Returns ``reduction`` or raises ValueError naming the allowed values."""
-    if reduction not in REDUCTIONS:
-        raise ValueError(f'{name} must be one of {REDUCTIONS}, got '
-                         f'{reduction!r}')
+def check_reduction(reduction: str, name: str = 'reduction',
+                    allowed: Sequence[str] = REDUCTIONS,
+                    avg_factor=None) -> str:
+    """Returns ``reduction`` or raises ValueError naming the ``allowed``
+    values, or saying that ``avg_factor`` can not be used with ``'sum'``."""
+    why = '' if 'none' in allowed else ' (this loss has no per-element value)'
+    check_choice(reduction, name, allowed, why)
+    if reduction == 'sum' and avg_factor is not None:
+        raise ValueError("avg_factor can not be used with reduction='sum'")
     return reduction
 
 
@@ -30,14 +37,15 @@ def check_same_shape(pred: Tensor, target: Tensor, what: str = 'target'):
                          f'{tuple(pred.shape)}, {what} {tuple(target.shape)}')
 
 
-def check_class_target(pred: Tensor, target: Tensor,
+def check_class_target(pred: Tensor, target: Tensor, softmax: bool = False,
                        dense: bool = False) -> bool:
     """Checks a classification target against ``pred``.
 
     ``pred`` is (N, C) and the target class indices of shape (N,) (an
-    integer tensor) or one-hot / soft targets of shape (N, C); with ``dense``
-    ``pred`` may also have more dimensions, such as (B, C, H, W), with a
-    target of the same shape. Returns True for class indices.
+    integer tensor, checked by :func:`check_labels`) or one-hot / soft
+    targets of shape (N, C); with ``dense`` ``pred`` may also have more
+    dimensions, such as (B, C, H, W), with a target of the same shape.
+    Returns True for class indices.
     """
     if pred.dim() != 2 and not (dense and pred.dim() > 2):
         shapes = '(N, C) or (B, C, ...)' if dense else '(N, C)'
@@ -50,20 +58,27 @@ def check_class_target(pred: Tensor, target: Tensor,
                 f'{tuple(pred.shape)}, target {tuple(target.shape)} '
                 f'({target.dtype}); a target is class indices of shape (N,) '
                 '(an integer tensor) or one-hot of the shape of pred')
+        check_labels(target, pred, softmax)
         return True
     check_same_shape(pred, target)
     return False
 
 
-def check_class_indices(target: Tensor, upper: int, meaning: str):
-    """Raises unless every class index lies in ``[0, upper]``.
+def check_labels(labels: Tensor, pred: Tensor, softmax: bool = False):
+    """Raises unless every class index of ``labels`` fits ``pred`` (N, C):
+    in [0, C] for one logit per foreground class (C the background), in
+    [0, C - 1] for softmax over the classes and background.
 
     Without a host sync: a device-side assertion, which raises at once on
     CPU and fails the next synchronising call on an accelerator.
     """
-    if target.numel() == 0:
+    if labels.numel() == 0:
         return
-    low, high = torch.aminmax(target)
+    if softmax:
+        upper, meaning = pred.shape[1] - 1, 'softmax: the classes of pred'
+    else:
+        upper, meaning = pred.shape[1], 'C = pred.shape[1] is background'
+    low, high = torch.aminmax(labels)
     torch._assert_async(
         (low >= 0) & (high <= upper),
         f'class-index target out of range: every label must lie in [0, '
@@ -104,17 +119,24 @@ def reduce_loss(loss: Tensor, reduction: str,
         avg_factor: divisor of the summed loss for ``'mean'``; not allowed
             with ``'sum'``.
     """
+    check_reduction(reduction, avg_factor=avg_factor)
     if reduction == 'none':
         return loss
-    if reduction == 'sum':
-        if avg_factor is not None:
-            raise ValueError('avg_factor can not be used with '
-                             "reduction='sum'")
-        return loss.sum()
+    return finish_reduction(loss.sum(), reduction, avg_factor, loss.numel())
+
+
+def finish_reduction(loss: Tensor, reduction: str,
+                     avg_factor: Optional[Union[float, Tensor]],
+                     count: int) -> Tensor:
+    """The last step of every loss: ``loss`` is the element losses for
+    ``'none'`` (returned as they are), else their sum, which ``'mean'``
+    divides by ``avg_factor + eps`` or, without ``avg_factor``, by the
+    ``count`` of elements (the mean of no element is 0, not NaN)."""
+    if reduction != 'mean':
+        return loss
     if avg_factor is None:
-        # The mean of no element is 0 here, not NaN.
-        return loss.sum() / max(loss.numel(), 1)
-    return loss.sum() / (avg_factor + _EPS)
+        return loss / max(count, 1)
+    return loss / (avg_factor + _EPS)
 
 
 def weighted_result(loss: Tensor, derivative: Optional[Tensor],

@@ -1,21 +1,16 @@
 """Registered Focal Loss module (sigmoid and softmax forms)."""
 from typing import Optional, Sequence, Union
 
-from torch import Tensor, nn
+from torch import Tensor
 
 from ..functional.focal import check_alpha, focal_loss
-from ..functional.reduction import check_reduction
 from ..registry import MODELS
-from ._validation import (
-    check_bool,
-    check_number,
-    check_positive_int,
-    resolve_reduction,
-)
+from ..utils.settings import check_bool, check_int, check_number
+from .base import LossModule
 
 
 @MODELS.register_module()
-class FocalLoss(nn.Module):
+class FocalLoss(LossModule):
     r"""Focal Loss, ``type='imbalance_plugin.FocalLoss'``.
 
     :math:`\mathrm{FL} = -\alpha_t (1 - p_t)^\gamma \log p_t`, with
@@ -52,6 +47,8 @@ class FocalLoss(nn.Module):
     given, else by the number of elements.
     """
 
+    settings = ('use_sigmoid', 'gamma', 'alpha', 'activated')
+
     def __init__(self,
                  use_sigmoid: bool = True,
                  gamma: float = 2.0,
@@ -61,18 +58,15 @@ class FocalLoss(nn.Module):
                  num_classes: Optional[int] = None,
                  activated: bool = False,
                  compiled: bool = True):
-        super().__init__()
+        super().__init__(reduction, loss_weight, compiled)
         self.use_sigmoid = check_bool(use_sigmoid, 'use_sigmoid')
         self.activated = check_bool(activated, 'activated')
         if activated and not use_sigmoid:
             raise ValueError('activated=True (pred holds probabilities) '
                              'needs use_sigmoid=True')
         self.gamma = check_number(gamma, 'gamma', low=0)
-        self.reduction = check_reduction(reduction)
-        self.loss_weight = check_number(loss_weight, 'loss_weight', low=0)
-        self.compiled = check_bool(compiled, 'compiled')
         if num_classes is not None:
-            num_classes = check_positive_int(num_classes, 'num_classes')
+            num_classes = check_int(num_classes, 'num_classes')
         self.num_classes = num_classes
         channels = None
         if num_classes is not None:
@@ -83,19 +77,7 @@ class FocalLoss(nn.Module):
         else:
             self.alpha = alpha
 
-    def extra_repr(self) -> str:
-        return (f'use_sigmoid={self.use_sigmoid}, gamma={self.gamma}, '
-                f'alpha={self.alpha}, reduction={self.reduction!r}, '
-                f'loss_weight={self.loss_weight}, '
-                f'activated={self.activated}')
-
-    def forward(self,
-                pred: Tensor,
-                target: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[Union[float, Tensor]] = None,
-                reduction_override: Optional[str] = None) -> Tensor:
-        reduction = resolve_reduction(self.reduction, reduction_override)
+    def loss(self, pred, target, weight, avg_factor, reduction):
         if self.num_classes is not None and pred.dim() >= 2:
             channels = self.num_classes + (0 if self.use_sigmoid else 1)
             if pred.shape[1] != channels:
@@ -103,8 +85,7 @@ class FocalLoss(nn.Module):
                     f'pred has {pred.shape[1]} class channels, expected '
                     f'{channels} for num_classes={self.num_classes} '
                     f'(use_sigmoid={self.use_sigmoid})')
-        loss = focal_loss(pred, target, weight, gamma=self.gamma,
+        return focal_loss(pred, target, weight, gamma=self.gamma,
                           alpha=self.alpha, use_sigmoid=self.use_sigmoid,
                           reduction=reduction, avg_factor=avg_factor,
                           activated=self.activated, compiled=self.compiled)
-        return self.loss_weight * loss

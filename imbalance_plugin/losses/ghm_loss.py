@@ -1,60 +1,40 @@
 """Registered GHM-C and GHM-R modules: the loss functions of
 :mod:`imbalance_plugin.functional.ghm` with their moving averages held in
 buffers (saved in checkpoints, restored on resume)."""
-from typing import Optional, Union
-
 import torch
-from torch import Tensor, nn
 
 from ..functional.ghm import ghmc_loss, ghmr_loss
-from ..functional.reduction import check_reduction
 from ..registry import MODELS
-from ._validation import (
-    check_bool,
-    check_number,
-    check_positive_int,
-    resolve_reduction,
-)
+from ..utils.settings import check_bool, check_int, check_number
+from .base import LossModule
 
 
-class _GradientHarmonized(nn.Module):
-    """Buffers, arguments and the forward shared by GHM-C and GHM-R: the
-    subclass names its functional loss in ``_loss``."""
+class _GradientHarmonized(LossModule):
+    """Buffers and arguments shared by GHM-C and GHM-R: the subclass's
+    ``_loss`` returns the loss and the new moving average, which ``loss``
+    stores. ``avg_factor`` is not used: GHM normalises by the number of
+    valid elements, as the paper and mmdet do."""
+
+    settings = ('bins', 'momentum', 'all_reduce')
 
     def __init__(self, bins, momentum, loss_weight, reduction, all_reduce,
                  compiled):
-        super().__init__()
-        self.bins = check_positive_int(bins, 'bins')
+        super().__init__(reduction, loss_weight, compiled)
+        self.bins = check_int(bins, 'bins')
         self.momentum = check_number(momentum, 'momentum', low=0, high=1,
                                      high_open=True)
-        self.loss_weight = check_number(loss_weight, 'loss_weight', low=0)
-        self.reduction = check_reduction(reduction)
         self.all_reduce = check_bool(all_reduce, 'all_reduce')
-        self.compiled = check_bool(compiled, 'compiled')
         self.register_buffer('acc_sum',
                              torch.zeros(self.bins, dtype=torch.float32))
 
-    def _loss(self, pred: Tensor, target: Tensor, weight: Optional[Tensor],
-              reduction: str):
-        """(loss, new acc_sum) of the functional form."""
+    def _loss(self, pred, target, weight, reduction):
         raise NotImplementedError
 
-    def forward(self,
-                pred: Tensor,
-                target: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[Union[float, Tensor]] = None,
-                reduction_override: Optional[str] = None) -> Tensor:
-        reduction = resolve_reduction(self.reduction, reduction_override)
+    def loss(self, pred, target, weight, avg_factor, reduction):
         loss, new_acc_sum = self._loss(pred, target, weight, reduction)
         with torch.no_grad():
             self.acc_sum.copy_(new_acc_sum)
-        return self.loss_weight * loss
-
-    def extra_repr(self) -> str:
-        return (f'bins={self.bins}, momentum={self.momentum}, '
-                f'loss_weight={self.loss_weight}, '
-                f'reduction={self.reduction!r}, all_reduce={self.all_reduce}')
+        return loss
 
 
 @MODELS.register_module()
@@ -86,6 +66,8 @@ class GHMC(_GradientHarmonized):
     0 are ignored). ``avg_factor`` is accepted for the mmdet interface and
     not used: GHM normalises by N, as the paper and mmdet do.
     """
+
+    settings = _GradientHarmonized.settings + ('use_sigmoid',)
 
     def __init__(self,
                  bins: int = 30,
@@ -126,6 +108,8 @@ class GHMR(_GradientHarmonized):
     (N, 4); weight of that shape (or (N,)), multiplying the loss (elements
     with weight 0 are ignored); ``avg_factor`` is not used (normaliser N).
     """
+
+    settings = ('mu',) + _GradientHarmonized.settings
 
     def __init__(self,
                  mu: float = 0.02,

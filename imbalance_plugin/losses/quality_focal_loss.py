@@ -1,20 +1,12 @@
 """Registered Quality Focal Loss module (Generalized Focal Loss)."""
-from typing import Optional, Union
-
-from torch import Tensor, nn
-
-from ..functional.quality_focal import (
-    QualityTarget,
-    check_beta,
-    quality_focal_loss,
-)
-from ..functional.reduction import check_reduction
+from ..functional.quality_focal import quality_focal_loss
 from ..registry import MODELS
-from ._validation import check_bool, check_number, resolve_reduction
+from ..utils.settings import check_bool, check_number
+from .base import LossModule
 
 
 @MODELS.register_module()
-class QualityFocalLoss(nn.Module):
+class QualityFocalLoss(LossModule):
     r"""Quality Focal Loss, ``type='imbalance_plugin.QualityFocalLoss'``.
 
     :math:`\mathrm{QFL} = |t - \sigma(x)|^\beta \, \mathrm{BCE}(x, t)` per
@@ -42,6 +34,8 @@ class QualityFocalLoss(nn.Module):
     by the number of rows. 'none' returns the loss of each row.
     """
 
+    settings = ('beta', 'activated')
+
     def __init__(self,
                  use_sigmoid: bool = True,
                  beta: float = 2.0,
@@ -49,31 +43,16 @@ class QualityFocalLoss(nn.Module):
                  loss_weight: float = 1.0,
                  activated: bool = False,
                  compiled: bool = True):
-        super().__init__()
+        super().__init__(reduction, loss_weight, compiled)
         if use_sigmoid is not True:
             raise ValueError('use_sigmoid must be True (QFL is defined on '
                              f'sigmoid scores), got {use_sigmoid!r}')
         self.use_sigmoid = True
-        self.beta = check_beta(beta)
-        self.reduction = check_reduction(reduction)
-        self.loss_weight = check_number(loss_weight, 'loss_weight', low=0)
+        self.beta = check_number(beta, 'beta', low=0)
         self.activated = check_bool(activated, 'activated')
-        self.compiled = check_bool(compiled, 'compiled')
 
-    def extra_repr(self) -> str:
-        return (f'beta={self.beta}, activated={self.activated}, '
-                f'reduction={self.reduction!r}, '
-                f'loss_weight={self.loss_weight}')
-
-    def forward(self,
-                pred: Tensor,
-                target: QualityTarget,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[Union[float, Tensor]] = None,
-                reduction_override: Optional[str] = None) -> Tensor:
-        reduction = resolve_reduction(self.reduction, reduction_override)
-        loss = quality_focal_loss(pred, target, weight, beta=self.beta,
+    def loss(self, pred, target, weight, avg_factor, reduction):
+        return quality_focal_loss(pred, target, weight, beta=self.beta,
                                   activated=self.activated,
                                   reduction=reduction, avg_factor=avg_factor,
                                   compiled=self.compiled)
-        return self.loss_weight * loss

@@ -8,53 +8,38 @@ saved in checkpoints). Each ranks the logits of the whole call (all images
 of the batch), normalises by the number of positives and ignores
 ``avg_factor``.
 """
-from typing import Optional, Tuple, Union
+from typing import Optional
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from ..functional.alrp import alrp_components
 from ..functional.ap_loss import ap_loss
 from ..functional.gradient_density import global_counts
 from ..functional.rank_sort import rank_sort_loss
-from ..functional.ranking import (
-    check_chunk_size,
-    check_delta,
-    check_ranking_reduction,
-)
+from ..functional.ranking import RANKING_REDUCTIONS, check_ranking_settings
 from ..registry import MODELS
-from ._validation import check_bool, check_number, check_positive_int
+from ..utils.settings import check_bool, check_int, check_number
+from .base import LossModule
 
 
-def _check_sigmoid(use_sigmoid):
-    if use_sigmoid is not True:
-        raise ValueError('use_sigmoid must be True (a ranking loss ranks one '
-                         'logit per class, no background output), got '
-                         f'{use_sigmoid!r}')
-    return True
+class _RankingLoss(LossModule):
+    """Arguments shared by the three losses; ``use_sigmoid`` must be True
+    (a ranking loss ranks one logit per class, no background output)."""
 
-
-class _RankingLoss(nn.Module):
-    """Arguments shared by the three losses."""
+    reductions = RANKING_REDUCTIONS
+    settings = ('delta', 'chunk_size')
 
     def __init__(self, delta, loss_weight, reduction, chunk_size,
                  use_sigmoid):
-        super().__init__()
-        self.use_sigmoid = _check_sigmoid(use_sigmoid)
-        self.delta = check_delta(delta)
-        self.loss_weight = check_number(loss_weight, 'loss_weight', low=0)
-        self.reduction = check_ranking_reduction(reduction)
-        self.chunk_size = check_chunk_size(chunk_size)
-
-    def _reduction(self, override):
-        if override is None:
-            return self.reduction
-        return check_ranking_reduction(override, 'reduction_override')
-
-    def extra_repr(self) -> str:
-        return (f'delta={self.delta}, loss_weight={self.loss_weight}, '
-                f'reduction={self.reduction!r}, '
-                f'chunk_size={self.chunk_size}')
+        super().__init__(reduction, loss_weight)
+        if use_sigmoid is not True:
+            raise ValueError('use_sigmoid must be True (a ranking loss ranks '
+                             'one logit per class, no background output), '
+                             f'got {use_sigmoid!r}')
+        self.use_sigmoid = True
+        self.delta, _, self.chunk_size = check_ranking_settings(
+            delta, reduction, chunk_size)
 
 
 @MODELS.register_module()
@@ -99,16 +84,9 @@ class RankSortLoss(_RankingLoss):
         super().__init__(delta, loss_weight, reduction, chunk_size,
                          use_sigmoid)
 
-    def forward(self,
-                pred: Tensor,
-                target,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[Union[float, Tensor]] = None,
-                reduction_override: Optional[str] = None) -> Tensor:
-        loss = rank_sort_loss(pred, target, weight, delta=self.delta,
-                              reduction=self._reduction(reduction_override),
-                              chunk_size=self.chunk_size)
-        return self.loss_weight * loss
+    def loss(self, pred, target, weight, avg_factor, reduction):
+        return rank_sort_loss(pred, target, weight, delta=self.delta,
+                              reduction=reduction, chunk_size=self.chunk_size)
 
 
 @MODELS.register_module()
@@ -140,16 +118,9 @@ class APLoss(_RankingLoss):
         super().__init__(delta, loss_weight, reduction, chunk_size,
                          use_sigmoid)
 
-    def forward(self,
-                pred: Tensor,
-                target: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[Union[float, Tensor]] = None,
-                reduction_override: Optional[str] = None) -> Tensor:
-        loss = ap_loss(pred, target, weight, delta=self.delta,
-                       reduction=self._reduction(reduction_override),
-                       chunk_size=self.chunk_size)
-        return self.loss_weight * loss
+    def loss(self, pred, target, weight, avg_factor, reduction):
+        return ap_loss(pred, target, weight, delta=self.delta,
+                       reduction=reduction, chunk_size=self.chunk_size)
 
 
 @MODELS.register_module()
@@ -193,6 +164,9 @@ class aLRPLoss(_RankingLoss):  # noqa: N801  (the paper's name)
     anchors only); weight per anchor or per logit (only ``> 0`` counts).
     """
 
+    settings = _RankingLoss.settings + ('self_balance', 'sb_period',
+                                        'all_reduce')
+
     def __init__(self,
                  delta: float = 1.0,
                  loss_weight: float = 1.0,
@@ -206,7 +180,7 @@ class aLRPLoss(_RankingLoss):  # noqa: N801  (the paper's name)
         super().__init__(delta, loss_weight, reduction, chunk_size,
                          use_sigmoid)
         self.self_balance = check_bool(self_balance, 'self_balance')
-        self.sb_period = check_positive_int(sb_period, 'sb_period')
+        self.sb_period = check_int(sb_period, 'sb_period')
         self.all_reduce = check_bool(all_reduce, 'all_reduce')
         sb_init = check_number(sb_init, 'sb_init', low=0, low_open=True)
         self.register_buffer('sb_weight',
@@ -215,10 +189,6 @@ class aLRPLoss(_RankingLoss):  # noqa: N801  (the paper's name)
         # number of calls they cover
         self.register_buffer('sb_sums', torch.zeros(2, dtype=torch.float32))
         self.register_buffer('sb_count', torch.zeros((), dtype=torch.float32))
-
-    def extra_repr(self) -> str:
-        return (super().extra_repr() + f', self_balance={self.self_balance}, '
-                f'sb_period={self.sb_period}, all_reduce={self.all_reduce}')
 
     @torch.no_grad()
     def _balance(self, loss_cls: Tensor, loss_loc: Tensor, counted: bool):
@@ -244,15 +214,16 @@ class aLRPLoss(_RankingLoss):  # noqa: N801  (the paper's name)
                 target: Tensor,
                 loc_error: Tensor,
                 weight: Optional[Tensor] = None,
-                avg_factor: Optional[Union[float, Tensor]] = None,
-                reduction_override: Optional[str] = None
-                ) -> Tuple[Tensor, Tensor]:
+                avg_factor=None,
+                reduction_override: Optional[str] = None):
+        return super().forward(pred, target, weight, avg_factor,
+                               reduction_override, loc_error=loc_error)
+
+    def loss(self, pred, target, weight, avg_factor, reduction, loc_error):
         loss_cls, loss_loc, num_positives = alrp_components(
             pred, target, loc_error, weight, delta=self.delta,
-            reduction=self._reduction(reduction_override),
-            chunk_size=self.chunk_size)
+            reduction=reduction, chunk_size=self.chunk_size)
         if self.training and self.self_balance:
             self._balance(loss_cls.detach(), loss_loc.detach(),
                           num_positives > 0)
-        loss_loc = loss_loc * self.sb_weight.to(loss_loc.dtype)
-        return self.loss_weight * loss_cls, self.loss_weight * loss_loc
+        return loss_cls, loss_loc * self.sb_weight.to(loss_loc.dtype)

@@ -96,6 +96,8 @@ def _worker(rank, init_file):
             pass
         else:
             raise AssertionError('per-rank densities went unnoticed')
+        # both ranks done with every collective before either tears down
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 

@@ -53,6 +53,8 @@ def _worker(rank, init_file):
             dist.all_gather(gathered, loss.sb_weight)
             assert torch.equal(gathered[0], gathered[1])
         assert weight != 50.0
+        # both ranks done with every collective before either tears down
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
