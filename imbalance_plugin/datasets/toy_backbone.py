@@ -34,6 +34,7 @@ from mmengine.model.weight_init import BaseInit, update_init_info
 from torch import nn
 
 from ..registry import WEIGHT_INITIALIZERS
+from ..utils.settings import check_int, check_number
 from . import toy_generator as tg
 from .build_once import build_once
 from .toy_crops import digit_crops
@@ -102,10 +103,8 @@ def pretrain(backbone, steps=STEPS, num_crops=NUM_CROPS,
     """
     for name, value in (('steps', steps), ('num_crops', num_crops),
                         ('batch_size', batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f'{name} must be an integer >= 1, got {value!r}')
-    if not lr > 0:
-        raise ValueError(f'lr must be > 0, got {lr!r}')
+        check_int(value, name)
+    check_number(lr, 'lr', low=0, low_open=True)
     start = time.time()
     images, labels = digit_crops(num_crops, seed=seed)
     with torch.random.fork_rng(devices=[]):
@@ -191,9 +190,7 @@ class ToyPretrained(BaseInit):
 
     def __init__(self, seed=0, cache_dir=None):
         super().__init__()
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f'seed must be an integer >= 0, got {seed!r}')
-        self.seed = seed
+        self.seed = check_int(seed, 'seed', low=0)
         self.cache_dir = cache_dir
 
     def __call__(self, module):

@@ -10,6 +10,7 @@ the detection val split's glyphs stay unseen.
 """
 import numpy as np
 
+from ..utils.settings import check_choice, check_int
 from . import toy_generator as tg
 
 #: Side of a crop in pixels.
@@ -68,10 +69,8 @@ def digit_crops(num, seed, split='train'):
         tuple: ``images`` (num, 64, 64, 3) uint8 BGR and ``labels`` (num,)
         int64 digits 0-9, uniformly drawn.
     """
-    if isinstance(num, bool) or not isinstance(num, int) or num < 1:
-        raise ValueError(f'num must be an integer >= 1, got {num!r}')
-    if split not in tg.SPLITS:
-        raise ValueError(f'split must be one of {tg.SPLITS}, got {split!r}')
+    check_int(num, 'num')
+    check_choice(split, 'split', tg.SPLITS)
     bank = tg._digit_bank()[split]
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 10, size=num)

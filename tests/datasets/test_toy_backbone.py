@@ -94,7 +94,7 @@ def test_pretraining_changes_weights_and_leaves_global_rng_alone():
 @pytest.mark.parametrize('kwargs, message', [
     (dict(steps=0), 'steps must be an integer >= 1'),
     (dict(batch_size=2.5), 'batch_size must be an integer >= 1'),
-    (dict(lr=0.0), 'lr must be > 0'),
+    (dict(lr=0.0), r'lr must be a finite number in \(0, inf\)'),
 ])
 def test_pretraining_rejects_bad_arguments(kwargs, message):
     backbone = toy_model('/nonexistent').backbone
