@@ -18,6 +18,10 @@ import torch
 from mmdet.models.dense_heads import ATSSHead
 from mmdet.structures.bbox import bbox_overlaps, get_box_tensor
 
+from imbalance_plugin.heads.sigmoid_classifier import (
+    check_one_logit_per_class,
+    sigmoid_loss_cls,
+)
 from imbalance_plugin.losses import QualityFocalLoss, RankSortLoss
 from imbalance_plugin.registry import MODELS
 from imbalance_plugin.structures.positives import positive_indices
@@ -47,7 +51,8 @@ class RankSortATSSHead(ATSSHead):
     ``reduction='none'``)."""
 
     def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **sigmoid_loss_cls(kwargs))
+        check_one_logit_per_class(self)
         if not isinstance(self.loss_cls, (RankSortLoss, QualityFocalLoss)):
             raise ValueError('RankSortATSSHead: loss_cls must take (labels, '
                              'IoU) targets: imbalance_plugin.RankSortLoss '

@@ -18,6 +18,10 @@ from mmdet.models.dense_heads import RetinaHead
 from mmdet.structures.bbox import get_box_tensor
 
 from imbalance_plugin.losses.ranking_loss import aLRPLoss
+from imbalance_plugin.heads.sigmoid_classifier import (
+    check_one_logit_per_class,
+    sigmoid_loss_cls,
+)
 from imbalance_plugin.registry import MODELS
 from imbalance_plugin.structures.sample_batch import dense_batch
 
@@ -25,7 +29,12 @@ from imbalance_plugin.structures.sample_batch import dense_batch
 @MODELS.register_module()
 class RankingRetinaHead(RetinaHead):
     """RetinaHead whose ``loss_cls`` ranks the whole batch in one call
-    (e.g. ``imbalance_plugin.APLoss``); the rest is RetinaNet's."""
+    (e.g. ``imbalance_plugin.APLoss``, one logit per class); the rest is
+    RetinaNet's."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **sigmoid_loss_cls(kwargs))
+        check_one_logit_per_class(self)
 
     def loss_by_feat(self,
                      cls_scores,
@@ -68,7 +77,8 @@ class aLRPRetinaHead(RetinaHead):  # noqa: N801  (the paper's name)
     error of a box (``GIoULoss`` with ``reduction='none'``, the authors')."""
 
     def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **sigmoid_loss_cls(kwargs))
+        check_one_logit_per_class(self)
         if not isinstance(self.loss_cls, aLRPLoss):
             raise ValueError('aLRPRetinaHead: loss_cls must be '
                              "imbalance_plugin.aLRPLoss, got "

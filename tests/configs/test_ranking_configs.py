@@ -80,6 +80,24 @@ def _train(model, steps=2):
     return logs, changed / len(before)
 
 
+COCO_CONFIGS = ['ranking/retinanet_r50_fpn_ap-loss-1x_coco.py',
+                'ranking/retinanet_r50_fpn_alrp-1x_coco.py', RS_ATSS]
+
+
+@pytest.mark.parametrize('name', COCO_CONFIGS + TOY_CONFIGS)
+def test_ranking_heads_have_one_logit_per_class(name):
+    """mmdet sizes the classifier from loss_cls.use_sigmoid (default False:
+    C + 1 outputs, and every anchor a positive of the ranking); the configs
+    leave it out, the heads default it to True."""
+    cfg = load(CONFIGS / name).model
+    assert 'use_sigmoid' not in cfg.bbox_head.loss_cls
+    head = MODELS.build(cfg.bbox_head)
+    assert head.cls_out_channels == head.num_classes
+    cfg.bbox_head.loss_cls.use_sigmoid = False
+    with pytest.raises(ValueError, match='use_sigmoid must be True'):
+        MODELS.build(cfg.bbox_head)
+
+
 @pytest.mark.parametrize('name', TOY_CONFIGS)
 def test_toy_config_builds_and_trains_two_iterations(name):
     model = _model(load(CONFIGS / name).model)
@@ -118,6 +136,9 @@ def test_ranking_retina_head_ranks_the_whole_batch_at_once():
     rows = dense_batch(head, cls_scores, bbox_preds, gts, metas)
     want = ap_loss(rows.cls_score, rows.labels, rows.label_weights)
     torch.testing.assert_close(losses['loss_cls'], want)
+    # the background (label C) is no positive: far fewer positives than rows
+    positives = (rows.labels < head.num_classes).sum().item()
+    assert 0 < positives < rows.labels.numel() // 10
     # not the mean of per-level losses (what RetinaHead's calls would give)
     assert len(cls_scores) > 1
 
