@@ -38,6 +38,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..utils.settings import check_int
 from .build_once import build_once
 
 #: Version of the rendering code; part of the cache folder's name so that a
@@ -84,15 +85,15 @@ class ToySpec:
     object_size: tuple = (18.0, 44.0)
 
     def __post_init__(self):
-        _check_int('seed', self.seed, 0)
-        _check_int('num_train', self.num_train, 1)
-        _check_int('num_val', self.num_val, 1)
-        _check_int('image_size', self.image_size, 64)
+        check_int(self.seed, 'seed', low=0)
+        check_int(self.num_train, 'num_train', low=1)
+        check_int(self.num_val, 'num_val', low=1)
+        check_int(self.image_size, 'image_size', low=64)
         for name in ('objects_per_image', 'distractors_per_image',
                      'fragments_per_image', 'strokes_per_image'):
             low, high = getattr(self, name)
-            _check_int(name, low, 1 if name == 'objects_per_image' else 0)
-            _check_int(name, high, low)
+            check_int(low, name, low=1 if name == 'objects_per_image' else 0)
+            check_int(high, name, low=low)
             object.__setattr__(self, name, (low, high))
         low, high = self.object_size
         if not 6 <= low <= high <= self.image_size / 3:
@@ -115,13 +116,6 @@ class ToySpec:
             blob = json.dumps(dataclasses.asdict(self), sort_keys=True)
             tag += '-' + uuid.uuid5(uuid.NAMESPACE_OID, blob).hex[:8]
         return tag
-
-
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
-            or value < minimum:
-        raise ValueError(f'{name} must be an integer >= {minimum}, '
-                         f'got {value!r}')
 
 
 def default_cache_dir():

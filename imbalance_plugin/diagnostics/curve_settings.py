@@ -4,6 +4,8 @@ from dataclasses import dataclass, replace
 from numbers import Real
 from typing import Optional
 
+from ..utils.settings import check_int, check_number, check_optional
+
 
 @dataclass(frozen=True)
 class CurveSettings:
@@ -16,6 +18,10 @@ class CurveSettings:
         beta: smooth L1's parameter (0: L1).
     Defaults are the papers': Focal gamma 2, alpha 0.25; GHM-C 30 regions;
     GHM-R 10 regions, mu 0.02; smooth L1 beta 0.11 (RetinaNet's 1/9).
+
+    Raises:
+        ValueError: naming the field, for gamma < 0, alpha outside [0, 1],
+            bins < 1, mu <= 0 or beta < 0.
     """
     gamma: float = 2.0
     alpha: Optional[float] = 0.25
@@ -23,6 +29,15 @@ class CurveSettings:
     ghm_r_bins: int = 10
     mu: float = 0.02
     beta: float = 0.11
+
+    def __post_init__(self):
+        check_number(self.gamma, 'gamma', low=0)
+        check_optional(check_number, self.alpha, 'alpha', 'no class balance',
+                       low=0, high=1)
+        check_int(self.ghm_c_bins, 'ghm_c_bins', low=1)
+        check_int(self.ghm_r_bins, 'ghm_r_bins', low=1)
+        check_number(self.mu, 'mu', low=0, low_open=True)
+        check_number(self.beta, 'beta', low=0)
 
 
 def curve_settings_of(head) -> CurveSettings:

@@ -14,6 +14,8 @@ import os.path as osp
 
 from mmengine.config import Config
 
+from ..utils.settings import check_int
+
 HOOK_TYPE = 'imbalance_plugin.GradientDensityHook'
 
 
@@ -34,9 +36,7 @@ def write_config_with_hook(config: str, path: str, interval: int = 50) -> str:
     Returns:
         ``path``.
     """
-    if isinstance(interval, bool) or not isinstance(interval, int) or \
-            interval < 1:
-        raise ValueError(f'interval must be an integer >= 1, got {interval!r}')
+    check_int(interval, 'interval', low=1)
     hooks = [
         hook for hook in _plain(Config.fromfile(config).get('custom_hooks')
                                 or [])

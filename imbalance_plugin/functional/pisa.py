@@ -21,23 +21,12 @@ float32), so equal keys break ties the same way (stable sorts, by index).
 import torch
 
 
-def check_power_map(k, bias, owner):
-    """Validates the parameters of ``(bias + (1 - bias) * u) ** k``.
-
-    Raises:
-        ValueError: naming ``owner.k`` (must be >= 0) or ``owner.bias`` (must
-            lie in [0, 1)).
-    """
-    if isinstance(k, bool) or not isinstance(k, (int, float)) or not k >= 0:
-        raise ValueError(f'{owner}.k must be a number >= 0, got {k!r}')
-    if (isinstance(bias, bool) or not isinstance(bias, (int, float))
-            or not 0 <= bias < 1):
-        raise ValueError(
-            f'{owner}.bias must be a number in [0, 1), got {bias!r}')
-
-
 def power_map(u, k, bias):
-    """``(bias + (1 - bias) * u) ** k``, PISA's importance map, elementwise."""
+    """``(bias + (1 - bias) * u) ** k``, PISA's importance map, elementwise.
+
+    ``k >= 0`` and ``bias`` in [0, 1) are checked where the settings enter
+    (:class:`~imbalance_plugin.heads.pisa_common.PowerMap`, the sampler).
+    """
     if bias:
         u = bias + (1 - bias) * u
     return u.pow(k)

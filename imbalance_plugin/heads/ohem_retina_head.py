@@ -1,8 +1,9 @@
 """RetinaNet head trained with online hard example mining (the Focal Loss
 paper's OHEM baseline, Lin et al., ICCV 2017, Section 5.1, Table 1d).
 
-Settings live in the detector's ``train_cfg``; a missing key takes its
-default (the paper's best OHEM row, batch 128 at NMS 0.5)::
+Settings live in the detector's ``train_cfg``, read once at build time into
+:class:`OHEMSettings`; a missing key takes its default (the paper's best
+OHEM row, batch 128 at NMS 0.5)::
 
     train_cfg=dict(..., ohem=dict(num=128, nms_thr=0.5, neg_pos_ratio=None))
 
@@ -31,8 +32,8 @@ selected anchors. Host syncs beyond those the Focal Loss head has too
 (mmdet's target assignment and its regression losses' check for an empty
 weight): one per iteration (the NMS kernel), none with ``nms_thr=None``.
 """
-import math
-import numbers
+from dataclasses import dataclass
+from typing import Optional
 
 from mmdet.models.dense_heads import RetinaHead
 
@@ -44,49 +45,53 @@ from imbalance_plugin.losses.elementwise_loss import (
 from imbalance_plugin.registry import MODELS
 from imbalance_plugin.structures.box_decoding import regression_input
 from imbalance_plugin.structures.sample_batch import dense_batch
+from imbalance_plugin.utils.settings import (
+    check_int,
+    check_number,
+    check_optional,
+    from_cfg,
+)
 
-#: ``train_cfg.ohem`` defaults: the best OHEM row of the paper's Table 1d.
-OHEM_DEFAULTS = dict(num=128, nms_thr=0.5, neg_pos_ratio=None)
 
+@dataclass(frozen=True)
+class OHEMSettings:
+    """``train_cfg.ohem`` (see the module); the defaults are the best OHEM
+    row of the paper's Table 1d.
 
-def _is_real(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def ohem_settings(train_cfg, owner='OHEMRetinaHead'):
-    """``train_cfg.ohem`` with defaults filled in, validated.
-
-    Raises:
-        ValueError: naming the key, for an unknown key or a value out of
-            range.
+    Attributes:
+        num: anchors per image in the minibatch, an integer >= 1.
+        nms_thr: IoU threshold in (0, 1] of the NMS over the anchors; None
+            for no NMS.
+        neg_pos_ratio: negatives per positive, a number >= 0, with
+            ``num >= 1 + neg_pos_ratio``; None for no ratio.
     """
-    cfg = dict((train_cfg or {}).get('ohem', None) or {})
-    unknown = sorted(set(cfg) - set(OHEM_DEFAULTS))
-    if unknown:
-        raise ValueError(f'{owner}: train_cfg.ohem accepts only '
-                         f'{", ".join(OHEM_DEFAULTS)}; unknown {unknown}')
-    settings = {**OHEM_DEFAULTS, **cfg}
-    num, nms_thr, ratio = (settings['num'], settings['nms_thr'],
-                           settings['neg_pos_ratio'])
-    if not isinstance(num, numbers.Integral) or isinstance(num, bool) \
-            or num <= 0:
-        raise ValueError(f'{owner}: train_cfg.ohem.num (anchors per image) '
-                         f'must be an int > 0, got {num!r}')
-    if nms_thr is not None and not (_is_real(nms_thr) and 0 < nms_thr <= 1):
-        raise ValueError(f'{owner}: train_cfg.ohem.nms_thr must be None (no '
-                         f'NMS) or a number in (0, 1], got {nms_thr!r}')
-    if ratio is not None:
-        if not (_is_real(ratio) and math.isfinite(ratio) and ratio >= 0):
-            raise ValueError(f'{owner}: train_cfg.ohem.neg_pos_ratio must be '
-                             f'None (no ratio) or a number >= 0, got '
-                             f'{ratio!r}')
-        if max_positives(num, ratio) < 1:
-            raise ValueError(f'{owner}: train_cfg.ohem.neg_pos_ratio={ratio!r}'
-                             f' leaves no positive in a minibatch of num='
-                             f'{num}; need num >= 1 + neg_pos_ratio')
-    return dict(num=int(num),
-                nms_thr=None if nms_thr is None else float(nms_thr),
-                neg_pos_ratio=None if ratio is None else float(ratio))
+    num: int = 128
+    nms_thr: Optional[float] = 0.5
+    neg_pos_ratio: Optional[float] = None
+
+    def __post_init__(self):
+        check_int(self.num, 'num', low=1)
+        object.__setattr__(self, 'nms_thr', check_optional(
+            check_number, self.nms_thr, 'nms_thr', 'no NMS', low=0, high=1,
+            low_open=True))
+        ratio = check_optional(check_number, self.neg_pos_ratio,
+                               'neg_pos_ratio', 'no ratio', low=0)
+        if ratio is not None and max_positives(self.num, ratio) < 1:
+            raise ValueError(
+                f'neg_pos_ratio={self.neg_pos_ratio!r} leaves no positive in '
+                f'a minibatch of num={self.num}; need num >= 1 + '
+                'neg_pos_ratio')
+        object.__setattr__(self, 'neg_pos_ratio', ratio)
+
+    @classmethod
+    def from_train_cfg(cls, train_cfg, where='train_cfg'):
+        """``train_cfg.ohem``, the defaults where it or a key is left out.
+
+        Raises:
+            ValueError: naming ``<where>.ohem.<key>`` for an unknown key or a
+                value out of range.
+        """
+        return from_cfg(cls, (train_cfg or {}).get('ohem'), f'{where}.ohem')
 
 
 @MODELS.register_module()
@@ -97,7 +102,8 @@ class OHEMRetinaHead(RetinaHead):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         name = type(self).__name__
-        self.ohem = ohem_settings(self.train_cfg, name)
+        self.ohem = OHEMSettings.from_train_cfg(self.train_cfg,
+                                                f'{name}.train_cfg')
         if not (self.use_sigmoid_cls and is_elementwise(self.loss_cls)):
             raise ValueError(
                 f'{name}: loss_cls must be an element-wise sigmoid loss '
@@ -135,7 +141,9 @@ class OHEMRetinaHead(RetinaHead):
         selected = ohem_select(anchor_loss,
                                batch.priors.view(num_imgs, -1, 4),
                                batch.label_weights.view(num_imgs, -1) > 0,
-                               positive, **self.ohem)
+                               positive, num=self.ohem.num,
+                               nms_thr=self.ohem.nms_thr,
+                               neg_pos_ratio=self.ohem.neg_pos_ratio)
         num_selected = selected.sum().clamp(min=1).float()
         loss_cls = weighted_mean(unreduced, selected.reshape(-1),
                                  num_selected)

@@ -2,18 +2,19 @@
 
 A PISA head (RetinaNet, SSD, RoI) reads ISR-P and CARL from its
 ``train_cfg`` as mmdet's PISA configs write them; a part left out (or None)
-is switched off::
+is switched off, a key left out of a part takes its default::
 
     train_cfg=dict(..., isr=dict(k=2., bias=0.), carl=dict(k=1., bias=0.2))
 
-:func:`pisa_cfg` reads both parts once, at build time, with the defaults of
-:data:`PISA_DEFAULTS`, and refuses unknown keys and out-of-range values by
-name. Each head's loss then reads::
+:meth:`PISASettings.from_train_cfg` reads both parts once, at build time,
+into :class:`PowerMap` settings (:class:`ISRMap`, :class:`CARLMap`), and
+refuses unknown keys and out-of-range values by name. Each head's loss then
+reads::
 
     batch = dense_batch(...)        # an RoI head builds its SampleBatch
-    label_weights, isr_p_weights = isr_p(batch, head, cfg['isr'])
+    label_weights, isr_p_weights = isr_p(batch, head, settings.isr)
     ...                             # the head's own losses, label_weights
-    carl_losses, carl_weights = carl(batch, head, cfg['carl'])
+    carl_losses, carl_weights = carl(batch, head, settings.carl)
     log_pisa_weights(module, isr_p=isr_p_weights, carl=carl_weights)
 
 * :func:`isr_p`: the positives' label weights by IoU-HLR, renormalised to
@@ -29,13 +30,12 @@ name. Each head's loss then reads::
 A part that is off leaves the label weights as they are, adds no loss and
 logs nothing.
 """
+from dataclasses import dataclass
+from typing import Optional
+
 import torch
 
-from imbalance_plugin.functional.pisa import (
-    carl_loss,
-    carl_weights,
-    check_power_map,
-)
+from imbalance_plugin.functional.pisa import carl_loss, carl_weights
 from imbalance_plugin.heads.isr_p import (
     gt_groups_of,
     isr_p_label_weights,
@@ -46,10 +46,7 @@ from imbalance_plugin.structures.box_decoding import (
     class_deltas,
     regression_input,
 )
-
-#: Each part's map ``(bias + (1 - bias) * u) ** k`` by default: the paper's
-#: and mmdet's ``isr_p`` / ``carl_loss`` values.
-PISA_DEFAULTS = dict(isr=dict(k=2., bias=0.), carl=dict(k=1., bias=0.2))
+from imbalance_plugin.utils.settings import check_number, from_cfg
 
 #: Attribute in which a head exposes the PISA weights of its last step.
 PISA_WEIGHTS_ATTRIBUTE = 'last_pisa_weights'
@@ -57,40 +54,77 @@ PISA_WEIGHTS_ATTRIBUTE = 'last_pisa_weights'
 PISA_WEIGHT_KINDS = ('isr_p', 'isr_n', 'carl')
 
 
-def pisa_cfg(train_cfg, owner):
-    """``train_cfg.isr`` and ``train_cfg.carl``, validated, defaults filled.
+@dataclass(frozen=True)
+class PowerMap:
+    """PISA's importance map ``(bias + (1 - bias) * u) ** k`` of ``u`` in
+    [0, 1].
 
-    Args:
-        train_cfg (dict or None): the head's training settings.
-        owner (str): name for the error messages (the head's class).
-
-    Returns:
-        dict: ``{'isr': dict(k=..., bias=...) or None, 'carl': ... or
-        None}``.
-
-    Raises:
-        ValueError: naming ``train_cfg.<part>.<key>`` for a key other than
-            ``k`` and ``bias``, for ``k < 0`` or ``bias`` outside [0, 1).
+    Attributes:
+        k: the power, a number >= 0.
+        bias: the shift, a number in [0, 1).
     """
-    parts = {}
-    for part, defaults in PISA_DEFAULTS.items():
-        cfg = train_cfg.get(part, None) if train_cfg else None
-        if cfg is None:
-            parts[part] = None
-            continue
-        unknown = sorted(set(cfg) - set(defaults))
-        if unknown:
-            raise ValueError(
-                f'{owner}: unknown key(s) '
-                f'{", ".join(f"train_cfg.{part}.{key}" for key in unknown)}; '
-                f'train_cfg.{part} accepts {" and ".join(defaults)}')
-        parts[part] = {**defaults, **cfg}
-        check_power_map(parts[part]['k'], parts[part]['bias'],
-                        f'train_cfg.{part}')
-    return parts
+    k: float
+    bias: float
+
+    def __post_init__(self):
+        check_number(self.k, 'k', low=0)
+        check_number(self.bias, 'bias', low=0, high=1, high_open=True)
 
 
-def isr_p(batch, head, cfg, cls_loss=None):
+@dataclass(frozen=True)
+class ISRMap(PowerMap):
+    """ISR-P's map, by default the paper's and mmdet's ``isr_p``: k = 2,
+    bias = 0."""
+    k: float = 2.
+    bias: float = 0.
+
+
+@dataclass(frozen=True)
+class CARLMap(PowerMap):
+    """CARL's map, by default the paper's and mmdet's ``carl_loss``: k = 1,
+    bias = 0.2."""
+    k: float = 1.
+    bias: float = 0.2
+
+
+@dataclass(frozen=True)
+class PISASettings:
+    """The PISA parts a head applies; a part that is None is off.
+
+    Attributes:
+        isr: ISR-P's map of the positives' IoU-HLR.
+        carl: CARL's map of the positives' classification scores.
+    """
+    isr: Optional[PowerMap] = None
+    carl: Optional[PowerMap] = None
+
+    @classmethod
+    def from_train_cfg(cls, train_cfg, where='train_cfg'):
+        """The parts ``isr`` and ``carl`` of a head's ``train_cfg``; its
+        other keys (the assigner, the sampler, ...) are the head's own.
+
+        Args:
+            train_cfg (dict or None): the head's training settings; None
+                (a head built for inference) turns both parts off.
+            where (str): ``train_cfg``'s name in the error messages, e.g.
+                ``'PISARoIHead.train_cfg'``.
+
+        Raises:
+            ValueError: naming ``<where>.<part>.<key>`` for a key other than
+                ``k`` and ``bias``, for ``k < 0`` or ``bias`` outside
+                [0, 1).
+        """
+        train_cfg = train_cfg or {}
+
+        def part(name, map_cls):
+            raw = train_cfg.get(name)
+            return None if raw is None else from_cfg(map_cls, raw,
+                                                     f'{where}.{name}')
+
+        return cls(isr=part('isr', ISRMap), carl=part('carl', CARLMap))
+
+
+def isr_p(batch, head, weight_map, cls_loss=None):
     """ISR-P on the positives of ``batch``.
 
     Args:
@@ -98,8 +132,8 @@ def isr_p(batch, head, cfg, cls_loss=None):
         head: an mmdet ``AnchorHead`` or ``BBoxHead``; its ``bbox_coder``
             and ``reg_decoded_bbox`` decode the positives' deltas, its
             ``loss_cls`` gives their loss unless ``cls_loss`` does.
-        cfg (dict or None): ``dict(k=..., bias=...)`` (:func:`pisa_cfg`);
-            None: ISR-P is off.
+        weight_map (PowerMap or None): ISR-P's map
+            (:attr:`PISASettings.isr`); None: ISR-P is off.
         cls_loss (Tensor, optional): (n,) unreduced classification loss of
             every sample, for a head that computes it anyway (SSD): the
             positives' rows are read instead of calling ``loss_cls`` again.
@@ -109,7 +143,7 @@ def isr_p(batch, head, cfg, cls_loss=None):
         (``batch.label_weights`` when off) and the weights to log, (n,) and
         NaN but at the positives (None when off).
     """
-    if cfg is None:
+    if weight_map is None:
         return batch.label_weights, None
     pos_inds = batch.pos_inds
     if cls_loss is None:
@@ -121,11 +155,11 @@ def isr_p(batch, head, cfg, cls_loss=None):
         pos_inds, pos_loss, batch.bbox_pred, batch.priors, batch.labels,
         batch.label_weights, batch.bbox_targets,
         gt_groups_of(batch.sampling_results), head.bbox_coder,
-        head.reg_decoded_bbox, **cfg)
+        head.reg_decoded_bbox, k=weight_map.k, bias=weight_map.bias)
     return label_weights, weights_where(batch.positive, label_weights)
 
 
-def carl(batch, head, cfg, reg_loss=None):
+def carl(batch, head, weight_map, reg_loss=None):
     """CARL on the positives of ``batch`` (see the module).
 
     Args:
@@ -135,8 +169,8 @@ def carl(batch, head, cfg, reg_loss=None):
             ``loss_bbox`` the regression loss (on each positive's deltas of
             its class, decoded with ``reg_decoded_bbox``) unless
             ``reg_loss`` does.
-        cfg (dict or None): ``dict(k=..., bias=...)`` (:func:`pisa_cfg`);
-            None: CARL is off.
+        weight_map (PowerMap or None): CARL's map
+            (:attr:`PISASettings.carl`); None: CARL is off.
         reg_loss (Tensor, optional): (n, 4) unreduced regression loss of
             every sample, for a head that computes it anyway (SSD).
 
@@ -144,7 +178,7 @@ def carl(batch, head, cfg, reg_loss=None):
         tuple[dict, Tensor or None]: ``{'loss_carl': (1,) loss}`` and the
         (p,) CARL weights, detached; ``{}`` and None when off.
     """
-    if cfg is None:
+    if weight_map is None:
         return {}, None
     pos_inds = batch.pos_inds
     pos_labels = batch.labels.index_select(0, pos_inds)
@@ -162,9 +196,10 @@ def carl(batch, head, cfg, reg_loss=None):
     scores = batch.cls_score.index_select(0, pos_inds)
     scores = scores.sigmoid() if _uses_sigmoid(head) else scores.softmax(-1)
     scores = scores.gather(1, pos_labels[:, None]).squeeze(1)
+    k, bias = weight_map.k, weight_map.bias
     return (dict(loss_carl=carl_loss(scores, reg_loss, batch.avg_factor,
-                                     **cfg)),
-            carl_weights(scores.detach(), **cfg))
+                                     k=k, bias=bias)),
+            carl_weights(scores.detach(), k=k, bias=bias))
 
 
 def log_pisa_weights(module, isr_p=None, isr_n=None, carl=None):

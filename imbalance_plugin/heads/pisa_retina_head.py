@@ -19,10 +19,10 @@ the head's own ``loss_cls``; CARL uses the head's own ``loss_bbox``.
 from mmdet.models.dense_heads import RetinaHead
 
 from imbalance_plugin.heads.pisa_common import (
+    PISASettings,
     carl,
     isr_p,
     log_pisa_weights,
-    pisa_cfg,
 )
 from imbalance_plugin.registry import MODELS
 from imbalance_plugin.structures.box_decoding import regression_input
@@ -36,7 +36,8 @@ class PISARetinaHead(RetinaHead):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.pisa_cfg = pisa_cfg(self.train_cfg, type(self).__name__)
+        self.pisa = PISASettings.from_train_cfg(
+            self.train_cfg, f'{type(self).__name__}.train_cfg')
 
     def loss_by_feat(self,
                      cls_scores,
@@ -58,14 +59,13 @@ class PISARetinaHead(RetinaHead):
         """
         batch = dense_batch(self, cls_scores, bbox_preds, batch_gt_instances,
                             batch_img_metas, batch_gt_instances_ignore)
-        label_weights, isr_p_weights = isr_p(batch, self,
-                                             self.pisa_cfg['isr'])
+        label_weights, isr_p_weights = isr_p(batch, self, self.pisa.isr)
         loss_cls = self.loss_cls(batch.cls_score, batch.labels,
                                  label_weights, avg_factor=batch.avg_factor)
         loss_bbox = self.loss_bbox(
             regression_input(self, batch.priors, batch.bbox_pred),
             batch.bbox_targets, batch.bbox_weights,
             avg_factor=batch.avg_factor)
-        carl_losses, carl_weights = carl(batch, self, self.pisa_cfg['carl'])
+        carl_losses, carl_weights = carl(batch, self, self.pisa.carl)
         log_pisa_weights(self, isr_p=isr_p_weights, carl=carl_weights)
         return dict(loss_cls=loss_cls, loss_bbox=loss_bbox, **carl_losses)

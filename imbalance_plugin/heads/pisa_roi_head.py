@@ -23,10 +23,10 @@ from mmdet.models.utils import unpack_gt_instances
 from mmdet.structures.bbox import bbox2roi
 
 from imbalance_plugin.heads.pisa_common import (
+    PISASettings,
     carl,
     isr_p,
     log_pisa_weights,
-    pisa_cfg,
     weights_where,
 )
 from imbalance_plugin.heads.pooled_roi_features import (
@@ -46,7 +46,8 @@ class PISARoIHead(StandardRoIHead):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.pisa_cfg = pisa_cfg(self.train_cfg, type(self).__name__)
+        self.pisa = PISASettings.from_train_cfg(
+            self.train_cfg, f'{type(self).__name__}.train_cfg')
 
     def loss(self, x, rpn_results_list, batch_data_samples):
         """Assigns and samples the proposals, returns the RoI losses.
@@ -194,11 +195,10 @@ class PISARoIHead(StandardRoIHead):
             sampling_results=sampling_results,
             num_classes=head.num_classes)
 
-        label_weights, isr_p_weights = isr_p(batch, head,
-                                             self.pisa_cfg['isr'])
+        label_weights, isr_p_weights = isr_p(batch, head, self.pisa.isr)
         loss_bbox = head.loss(cls_score, bbox_pred, rois, labels,
                               label_weights, bbox_targets, bbox_weights)
-        carl_losses, carl_weights = carl(batch, head, self.pisa_cfg['carl'])
+        carl_losses, carl_weights = carl(batch, head, self.pisa.carl)
         loss_bbox.update(carl_losses)
         log_pisa_weights(self, isr_p=isr_p_weights, isr_n=isr_n_weights,
                          carl=carl_weights)

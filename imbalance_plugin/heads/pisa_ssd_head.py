@@ -28,40 +28,58 @@ as in mmdet's ``SSDHead`` (its ``PISASSDHead`` keeps only the valid ones,
 which are all of them in SSD's configs: every input is resized to the
 anchor generator's size).
 """
+from dataclasses import dataclass, fields
+
 import torch
 import torch.nn.functional as F
 from mmdet.models.dense_heads import SSDHead
 from mmdet.models.losses import smooth_l1_loss
 
 from imbalance_plugin.heads.pisa_common import (
+    PISASettings,
     carl,
     isr_p,
     log_pisa_weights,
-    pisa_cfg,
 )
 from imbalance_plugin.registry import MODELS
 from imbalance_plugin.structures.box_decoding import regression_input
 from imbalance_plugin.structures.positives import positive_mask
 from imbalance_plugin.structures.sample_batch import dense_batch
+from imbalance_plugin.utils.settings import check_int, check_number, from_cfg
 
 _EPS = torch.finfo(torch.float32).eps
 
 
-def check_ssd_train_cfg(train_cfg, owner):
-    """Validates SSD's own ``train_cfg.neg_pos_ratio`` (an int >= 0) and
-    ``train_cfg.smoothl1_beta`` (a number > 0), raising ValueError naming
-    them; PISA's parts are checked by :func:`pisa_cfg`."""
-    if not train_cfg:
-        return
-    ratio = train_cfg.get('neg_pos_ratio', None)
-    if isinstance(ratio, bool) or not isinstance(ratio, int) or ratio < 0:
-        raise ValueError(f'{owner}: train_cfg.neg_pos_ratio must be an int '
-                         f'>= 0, got {ratio!r}')
-    beta = train_cfg.get('smoothl1_beta', None)
-    if (isinstance(beta, bool) or not isinstance(beta, (int, float))
-            or not beta > 0):
-        raise ValueError(f'{owner}: train_cfg.smoothl1_beta must be a '
-                         f'number > 0, got {beta!r}')
+@dataclass(frozen=True)
+class SSDLossSettings:
+    """The keys of SSD's ``train_cfg`` that its loss reads; the others (the
+    assigner, ``min_pos_iou``, ...) are mmdet's, PISA's parts are
+    :class:`~imbalance_plugin.heads.pisa_common.PISASettings`.
+
+    Attributes:
+        neg_pos_ratio: hard negatives kept per positive, an integer >= 0.
+        smoothl1_beta: smooth L1's beta, a number > 0.
+    """
+    neg_pos_ratio: int
+    smoothl1_beta: float
+
+    def __post_init__(self):
+        check_int(self.neg_pos_ratio, 'neg_pos_ratio', low=0)
+        check_number(self.smoothl1_beta, 'smoothl1_beta', low=0,
+                     low_open=True)
+
+    @classmethod
+    def from_train_cfg(cls, train_cfg, where='train_cfg'):
+        """Those keys of ``train_cfg`` (both required, as mmdet's SSDHead
+        reads them); None for a head built without ``train_cfg``.
+
+        Raises:
+            ValueError: naming ``<where>.<key>`` for a value out of range.
+        """
+        if not train_cfg:
+            return None
+        return from_cfg(cls, {field.name: train_cfg.get(field.name)
+                              for field in fields(cls)}, where)
 
 
 def hard_example_mask(loss, labels, num_classes, neg_pos_ratio):
@@ -100,9 +118,9 @@ class PISASSDHead(SSDHead):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        owner = type(self).__name__
-        check_ssd_train_cfg(self.train_cfg, owner)
-        self.pisa_cfg = pisa_cfg(self.train_cfg, owner)
+        where = f'{type(self).__name__}.train_cfg'
+        self.ssd = SSDLossSettings.from_train_cfg(self.train_cfg, where)
+        self.pisa = PISASettings.from_train_cfg(self.train_cfg, where)
 
     def loss_by_feat(self,
                      cls_scores,
@@ -135,21 +153,21 @@ class PISASSDHead(SSDHead):
         reg_loss = smooth_l1_loss(
             regression_input(self, batch.priors, batch.bbox_pred),
             batch.bbox_targets,
-            beta=self.train_cfg['smoothl1_beta'],
+            beta=self.ssd.smoothl1_beta,
             reduction='none')
         label_weights, isr_p_weights = isr_p(
-            batch, self, self.pisa_cfg['isr'], cls_loss=cls_loss)
+            batch, self, self.pisa.isr, cls_loss=cls_loss)
 
         weighted = (cls_loss * label_weights).view(num_imgs, -1)
         counted = hard_example_mask(weighted, batch.labels.view(num_imgs, -1),
                                     self.num_classes,
-                                    self.train_cfg['neg_pos_ratio'])
+                                    self.ssd.neg_pos_ratio)
         losses_cls = torch.where(counted, weighted, 0.).sum(1) / \
             batch.avg_factor
         losses_bbox = (reg_loss * batch.bbox_weights).view(
             num_imgs, -1).sum(1) / (batch.avg_factor + _EPS)
 
-        carl_losses, carl_weights = carl(batch, self, self.pisa_cfg['carl'],
+        carl_losses, carl_weights = carl(batch, self, self.pisa.carl,
                                          reg_loss=reg_loss)
         log_pisa_weights(self, isr_p=isr_p_weights, carl=carl_weights)
         return dict(loss_cls=list(losses_cls[:, None].unbind()),

@@ -46,6 +46,7 @@ from ..functional.gradient_density import harmonizing_weights
 from ..heads.pisa_common import PISA_WEIGHT_KINDS, PISA_WEIGHTS_ATTRIBUTE
 from ..losses.ghm_loss import GHMC, GHMR
 from ..registry import HOOKS
+from ..utils.settings import check_int
 
 PISA_STATISTICS = ('mean', 'min', 'max')
 
@@ -115,12 +116,8 @@ class GradientDensityHook(Hook):
     priority = 'NORMAL'
 
     def __init__(self, interval: int = 50):
-        if isinstance(interval, bool) or not isinstance(interval, int) or \
-                interval < 1:
-            raise ValueError(
-                f'GradientDensityHook: interval must be an integer >= 1, '
-                f'got {interval!r}')
-        self.interval = interval
+        self.interval = check_int(interval, 'GradientDensityHook.interval',
+                                  low=1)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs=None) -> None:

@@ -31,7 +31,6 @@ from mmdet.models.task_modules.samplers import BaseSampler
 from mmdet.structures.bbox import bbox2roi
 
 from imbalance_plugin.functional.pisa import (
-    check_power_map,
     loss_preserving_weights,
     nms_match_leaders,
     score_hlr_order,
@@ -42,19 +41,17 @@ from imbalance_plugin.losses.unreduced_loss import unreduced_loss
 from imbalance_plugin.registry import TASK_UTILS
 from imbalance_plugin.samplers.sampling_result import sampling_result
 from imbalance_plugin.structures.box_decoding import class_deltas, decode
+from imbalance_plugin.utils.settings import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_number,
+)
 
 #: How NMS-match groups the valid negatives: mmcv's C++ ``nms_match`` kernel
 #: (on the host), torch on the boxes' device, or the kernel for boxes on the
 #: CPU and torch elsewhere.
 GROUPINGS = ('auto', 'nms_match', 'torch')
-
-
-def _check_fraction(value, name):
-    if (isinstance(value, bool) or not isinstance(value, (int, float))
-            or not 0 <= value <= 1):
-        raise ValueError(
-            f'ScoreHLRSampler.{name} must be a number in [0, 1], got '
-            f'{value!r}')
 
 
 @functools.lru_cache
@@ -162,20 +159,17 @@ class ScoreHLRSampler(BaseSampler):
                  score_thr=0.05,
                  iou_thr=0.5,
                  grouping='auto'):
-        if isinstance(num, bool) or not isinstance(num, int) or num <= 0:
-            raise ValueError(
-                f'ScoreHLRSampler.num must be an integer > 0, got {num!r}')
-        _check_fraction(pos_fraction, 'pos_fraction')
-        _check_fraction(score_thr, 'score_thr')
-        _check_fraction(iou_thr, 'iou_thr')
-        check_power_map(k, bias, 'ScoreHLRSampler')
-        if (isinstance(neg_pos_ub, bool) or not isinstance(neg_pos_ub, int)
-                or neg_pos_ub < -1):
-            raise ValueError('ScoreHLRSampler.neg_pos_ub must be -1 (no '
-                             f'bound) or an integer >= 0, got {neg_pos_ub!r}')
-        if grouping not in GROUPINGS:
-            raise ValueError(f'ScoreHLRSampler.grouping must be one of '
-                             f'{GROUPINGS}, got {grouping!r}')
+        check_int(num, 'ScoreHLRSampler.num', low=1)
+        for name, value in (('pos_fraction', pos_fraction),
+                            ('score_thr', score_thr), ('iou_thr', iou_thr)):
+            check_number(value, f'ScoreHLRSampler.{name}', low=0, high=1)
+        check_int(neg_pos_ub, 'ScoreHLRSampler.neg_pos_ub (-1: no bound)',
+                  low=-1)
+        check_bool(add_gt_as_proposals, 'ScoreHLRSampler.add_gt_as_proposals')
+        check_number(k, 'ScoreHLRSampler.k', low=0)
+        check_number(bias, 'ScoreHLRSampler.bias', low=0, high=1,
+                     high_open=True)
+        check_choice(grouping, 'ScoreHLRSampler.grouping', GROUPINGS)
         super().__init__(
             num=num,
             pos_fraction=pos_fraction,

@@ -18,6 +18,11 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
 from cfg_helpers import CONFIGS, PLUGIN, delta, flatten, load, plain
+from imbalance_plugin.heads.pisa_common import (
+    CARLMap,
+    ISRMap,
+    PISASettings,
+)
 from imbalance_plugin.heads.pisa_roi_head import PISARoIHead
 from imbalance_plugin.heads.pisa_ssd_head import PISASSDHead
 from tests.train_helper import (
@@ -111,8 +116,8 @@ def test_coco_pisa_config_builds_the_plugin_head(_mmdet_scope_single_thread,
     cfg.model.backbone.init_cfg = None  # never a download
     model = MODELS.build(cfg.model)
     assert type(getattr(model, head)) is cls
-    assert getattr(model, head).pisa_cfg == dict(
-        isr=dict(k=2., bias=0.), carl=dict(k=1., bias=0.2))
+    assert getattr(model, head).pisa == PISASettings(
+        isr=ISRMap(k=2., bias=0.), carl=CARLMap(k=1., bias=0.2))
 
 
 def _tiny_backbone():

@@ -36,5 +36,6 @@ def test_config_without_custom_hooks(tmp_path):
 
 
 def test_bad_interval(tmp_path):
-    with pytest.raises(ValueError, match='interval'):
+    with pytest.raises(ValueError,
+                       match='^interval must be an integer >= 1, got 0$'):
         write_config_with_hook('unused.py', str(tmp_path / 'c.py'), 0)

@@ -20,7 +20,6 @@ from imbalance_plugin.functional.pisa import (
     aligned_box_iou,
     carl_loss,
     carl_weights,
-    check_power_map,
     descending_code,
     iou_hlr,
     isr_p_weights,
@@ -354,14 +353,6 @@ def test_score_hlr_weights():
     w = score_hlr_weights(4, 0, 4, k=0.5, bias=0.)
     torch.testing.assert_close(w, torch.tensor([1., .75, .5, .25]).sqrt())
     assert torch.equal(score_hlr_weights(0, 3, 0), torch.ones(3))
-
-
-@pytest.mark.parametrize('k,bias,name', [(-1., 0., 'k'), (1., 1., 'bias'),
-                                          (1., -0.1, 'bias'),
-                                          (float('nan'), 0., 'k')])
-def test_check_power_map_rejects(k, bias, name):
-    with pytest.raises(ValueError, match=rf'train_cfg\.isr\.{name}'):
-        check_power_map(k, bias, 'train_cfg.isr')
 
 
 def test_descending_code_orders_like_keys_descending():

@@ -4,6 +4,7 @@ and smooth L1 written out), gradients only into the minibatch, settings
 checked at build time, and a toy training through tools/train.py."""
 import copy
 import math
+import re
 
 import pytest
 import torch
@@ -13,6 +14,7 @@ from mmengine.config import ConfigDict
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
+from imbalance_plugin.heads.ohem_retina_head import OHEMSettings
 from imbalance_plugin.registry import MODELS
 from tests.configs.cfg_helpers import CONFIGS, load
 from tests.functional.test_ohem import brute_force_select
@@ -224,21 +226,43 @@ BAD_SETTINGS = [
 ]
 
 
+ALLOWED = dict(
+    num='an integer >= 1',
+    nms_thr=r'None \(no NMS\) or a finite number in \(0, 1\]',
+    neg_pos_ratio=r'None \(no ratio\) or a finite number in \[0, inf\)')
+
+
 @pytest.mark.parametrize('key,value', BAD_SETTINGS, ids=str)
 def test_bad_settings_fail_when_the_config_builds(toy_cfg, key, value):
     toy_cfg.model.train_cfg.ohem[key] = value
-    with pytest.raises(ValueError, match=f'train_cfg.ohem.{key}'):
+    with pytest.raises(ValueError, match=rf'^OHEMRetinaHead\.train_cfg\.ohem\.'
+                       rf'{key} must be {ALLOWED[key]}, got '
+                       rf'{re.escape(repr(value))}$'):
         MMDET_MODELS.build(toy_cfg.model)
 
 
 def test_unknown_key_and_too_small_a_batch_for_the_ratio(toy_cfg):
     cfg = copy.deepcopy(toy_cfg)
     cfg.model.train_cfg.ohem['nms_thresh'] = 0.7
-    with pytest.raises(ValueError, match='nms_thresh'):
+    where = r'OHEMRetinaHead\.train_cfg\.ohem'
+    with pytest.raises(ValueError, match=rf"^{where}\.nms_thresh is not a "
+                       rf"setting; {where} accepts \['num', 'nms_thr', "
+                       r"'neg_pos_ratio'\]$"):
         MMDET_MODELS.build(cfg.model)
     toy_cfg.model.train_cfg.ohem.update(num=3, neg_pos_ratio=3)
-    with pytest.raises(ValueError, match='neg_pos_ratio'):
+    with pytest.raises(ValueError, match=rf'^{where}\.neg_pos_ratio=3 leaves '
+                       'no positive in a minibatch of num=3; need num >= 1 '
+                       r'\+ neg_pos_ratio$'):
         MMDET_MODELS.build(toy_cfg.model)
+
+
+def test_left_out_settings_take_the_papers_defaults():
+    assert OHEMSettings.from_train_cfg(None) == OHEMSettings(
+        num=128, nms_thr=0.5, neg_pos_ratio=None)
+    settings = OHEMSettings.from_train_cfg(
+        ConfigDict(ohem=dict(num=64, nms_thr=None, neg_pos_ratio=3)))
+    assert settings == OHEMSettings(num=64, nms_thr=None, neg_pos_ratio=3.)
+    assert isinstance(settings.neg_pos_ratio, float)
 
 
 def test_coco_configs_hold_the_papers_settings():

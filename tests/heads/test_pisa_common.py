@@ -1,6 +1,6 @@
 """The PISA step every PISA head takes: its settings (train_cfg.isr /
 train_cfg.carl), ISR-P, CARL and the weights it logs."""
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, replace
 from types import SimpleNamespace
 
 import pytest
@@ -12,53 +12,80 @@ from mmdet.models.task_modules.coders import DeltaXYWHBBoxCoder
 from mmengine.config import ConfigDict
 
 from imbalance_plugin.heads.pisa_common import (
-    PISA_DEFAULTS,
     PISA_WEIGHTS_ATTRIBUTE,
+    CARLMap,
+    ISRMap,
+    PISASettings,
+    PowerMap,
     carl,
     isr_p,
     log_pisa_weights,
-    pisa_cfg,
 )
 from imbalance_plugin.structures.sample_batch import SampleBatch
 from tests.functional.test_pisa import SEEDS, mmdet_weights, random_batch
 
 ISR = dict(k=2., bias=0.1)
 CARL = dict(k=1., bias=0.2)
+ISR_MAP = ISRMap(**ISR)
+CARL_MAP = CARLMap(**CARL)
 
 
 def test_defaults_fill_what_is_left_out():
-    cfg = pisa_cfg(ConfigDict(isr=dict(k=1.), carl=dict()), 'Head')
-    assert cfg == dict(isr=dict(k=1., bias=PISA_DEFAULTS['isr']['bias']),
-                       carl=PISA_DEFAULTS['carl'])
+    settings = PISASettings.from_train_cfg(
+        ConfigDict(isr=dict(k=1.), carl=dict()))
+    assert settings == PISASettings(isr=ISRMap(k=1.), carl=CARLMap())
     # The paper's and mmdet's isr_p / carl_loss defaults.
-    assert PISA_DEFAULTS == dict(isr=dict(k=2., bias=0.),
-                                 carl=dict(k=1., bias=0.2))
+    assert (ISRMap().k, ISRMap().bias) == (2., 0.)
+    assert (CARLMap().k, CARLMap().bias) == (1., 0.2)
 
 
 @pytest.mark.parametrize('train_cfg', [None, {}, dict(isr=None, carl=None),
                                        dict(assigner=dict())])
 def test_parts_left_out_are_off(train_cfg):
-    assert pisa_cfg(train_cfg, 'Head') == dict(isr=None, carl=None)
+    assert PISASettings.from_train_cfg(train_cfg) == PISASettings(
+        isr=None, carl=None)
 
 
-def test_defaults_are_not_shared_between_reads():
-    a = pisa_cfg(dict(isr=dict()), 'Head')
-    a['isr']['k'] = 5.
-    assert pisa_cfg(dict(isr=dict()), 'Head')['isr']['k'] == 2.
+def test_settings_are_frozen_and_not_shared_between_reads():
+    a = PISASettings.from_train_cfg(dict(isr=dict()))
+    with pytest.raises(FrozenInstanceError):
+        a.isr.k = 5.
+    assert PISASettings.from_train_cfg(dict(isr=dict())).isr.k == 2.
 
 
-def test_unknown_keys_are_named_with_the_owner():
-    with pytest.raises(ValueError, match=r'^PISASomeHead: .*'
-                       r'train_cfg\.isr\.bais, train_cfg\.isr\.kk'):
-        pisa_cfg(dict(isr=dict(kk=1., bais=0.)), 'PISASomeHead')
+def test_unknown_key_is_named_with_the_head_and_the_accepted_keys():
+    with pytest.raises(ValueError) as error:
+        PISASettings.from_train_cfg(dict(isr=dict(kk=1., bais=0.)),
+                                    'PISASomeHead.train_cfg')
+    message = str(error.value)
+    assert message.startswith('PISASomeHead.train_cfg.isr.bais ')
+    assert "accepts ['k', 'bias']" in message
 
 
-@pytest.mark.parametrize('part,key,value', [('isr', 'k', -1.),
-                                            ('carl', 'bias', 1.),
-                                            ('carl', 'k', 'one')])
-def test_values_out_of_range(part, key, value):
-    with pytest.raises(ValueError, match=rf'train_cfg\.{part}\.{key}'):
-        pisa_cfg({part: {key: value}}, 'Head')
+@pytest.mark.parametrize('part,key,value,allowed', [
+    ('isr', 'k', -1., r'a finite number in \[0, inf\)'),
+    ('isr', 'k', float('inf'), r'a finite number in \[0, inf\)'),
+    ('carl', 'bias', 1., r'a finite number in \[0, 1\)'),
+    ('carl', 'k', 'one', r'a finite number in \[0, inf\)'),
+    ('isr', 'bias', True, r'a finite number in \[0, 1\)'),
+])
+def test_values_out_of_range(part, key, value, allowed):
+    with pytest.raises(ValueError, match=rf'^Head\.train_cfg\.{part}\.{key} '
+                       rf'must be {allowed}, got {value!r}$'):
+        PISASettings.from_train_cfg({part: {key: value}}, 'Head.train_cfg')
+
+
+def test_a_part_must_be_a_dict():
+    with pytest.raises(ValueError, match=r'^train_cfg\.carl must be a dict'):
+        PISASettings.from_train_cfg(dict(carl=True))
+
+
+@pytest.mark.parametrize('k,bias,name', [(-1., 0., 'k'), (1., 1., 'bias'),
+                                          (1., -0.1, 'bias'),
+                                          (float('nan'), 0., 'k')])
+def test_power_map_refuses_values_out_of_range(k, bias, name):
+    with pytest.raises(ValueError, match=rf'^{name} must be a finite number'):
+        PowerMap(k, bias)
 
 
 def sample_batch(seed, **kwargs):
@@ -96,7 +123,7 @@ def test_isr_p_matches_mmdet(sigmoid, class_specific):
     for seed in SEEDS[:4]:
         batch, raw = sample_batch(seed, sigmoid=sigmoid,
                                   class_specific=class_specific)
-        label_weights, logged = isr_p(batch, head, ISR)
+        label_weights, logged = isr_p(batch, head, ISR_MAP)
         expected = mmdet_weights(raw, head.loss_cls, head.bbox_coder,
                                  **ISR)
         torch.testing.assert_close(label_weights, expected, rtol=1e-5,
@@ -113,8 +140,8 @@ def test_isr_p_reads_the_rows_of_a_given_loss():
     cls_loss = F.cross_entropy(batch.cls_score, batch.labels,
                                reduction='none')
     head.loss_cls = None
-    got, _ = isr_p(batch, head, ISR, cls_loss=cls_loss)
-    expected, _ = isr_p(batch, bbox_head(sigmoid=False), ISR)
+    got, _ = isr_p(batch, head, ISR_MAP, cls_loss=cls_loss)
+    expected, _ = isr_p(batch, bbox_head(sigmoid=False), ISR_MAP)
     torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-7)
     assert not torch.equal(got, batch.label_weights)
 
@@ -129,7 +156,7 @@ def test_carl_matches_mmdet(sigmoid, class_specific):
         scores = raw['cls_score'].clone().requires_grad_()
         pred = raw['bbox_pred'].clone().requires_grad_()
         losses, weights = carl(
-            replace(batch, cls_score=scores, bbox_pred=pred), head, CARL)
+            replace(batch, cls_score=scores, bbox_pred=pred), head, CARL_MAP)
         theirs_scores = raw['cls_score'].clone().requires_grad_()
         theirs_pred = raw['bbox_pred'].clone().requires_grad_()
         expected = mmdet_carl_loss(
@@ -155,8 +182,9 @@ def test_carl_reads_the_rows_of_a_given_loss():
     reg_loss = head.loss_bbox(batch.bbox_pred, batch.bbox_targets,
                               reduction_override='none')
     head.loss_bbox = None
-    got, got_weights = carl(batch, head, CARL, reg_loss=reg_loss)
-    expected, weights = carl(batch, bbox_head(sigmoid=False), CARL)
+    got, got_weights = carl(batch, head, CARL_MAP, reg_loss=reg_loss)
+    expected, weights = carl(batch, bbox_head(sigmoid=False),
+                             CARL_MAP)
     torch.testing.assert_close(got, expected)
     torch.testing.assert_close(got_weights, weights)
 

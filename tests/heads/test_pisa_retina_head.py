@@ -103,7 +103,9 @@ def assert_same(ours, theirs):
 def test_misspelt_train_cfg_key_raises_at_build(part, key):
     cfg = head_cfg()
     cfg['train_cfg'][part][key] = 1.
-    with pytest.raises(ValueError, match=rf'train_cfg\.{part}\.{key}'):
+    where = rf'PISARetinaHead\.train_cfg\.{part}'
+    with pytest.raises(ValueError, match=rf"^{where}\.{key} is not a "
+                       rf"setting; {where} accepts \['k', 'bias'\]$"):
         MODELS.build(dict(type='imbalance_plugin.PISARetinaHead', **cfg))
 
 

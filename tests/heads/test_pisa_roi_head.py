@@ -240,13 +240,16 @@ def test_all_parts_run_with_any_classification_and_regression(
     assert grads[0].abs().sum() > 0
 
 
-@pytest.mark.parametrize('part,key,value', [('isr', 'k', -2.),
-                                            ('isr', 'bias', 1.),
-                                            ('carl', 'bias', 2.)])
-def test_bad_config_raises_at_build(part, key, value):
+@pytest.mark.parametrize('part,key,value,allowed', [
+    ('isr', 'k', -2., r'\[0, inf\)'), ('isr', 'bias', 1., r'\[0, 1\)'),
+    ('carl', 'bias', 2., r'\[0, 1\)')
+])
+def test_bad_config_raises_at_build(part, key, value, allowed):
     cfg = head_cfg('ours')
     cfg['train_cfg'][part][key] = value
-    with pytest.raises(ValueError, match=rf'train_cfg\.{part}\.{key}'):
+    with pytest.raises(ValueError, match=rf'^PISARoIHead\.train_cfg\.{part}\.'
+                       rf'{key} must be a finite number in {allowed}, got '
+                       rf'{value!r}$'):
         build(MODELS, 'imbalance_plugin.PISARoIHead', cfg)
 
 
@@ -254,7 +257,9 @@ def test_bad_config_raises_at_build(part, key, value):
 def test_misspelt_train_cfg_key_raises_at_build(part, key):
     cfg = head_cfg('ours')
     cfg['train_cfg'][part][key] = 1.
-    with pytest.raises(ValueError, match=rf'train_cfg\.{part}\.{key}'):
+    where = rf'PISARoIHead\.train_cfg\.{part}'
+    with pytest.raises(ValueError, match=rf"^{where}\.{key} is not a "
+                       rf"setting; {where} accepts \['k', 'bias'\]$"):
         build(MODELS, 'imbalance_plugin.PISARoIHead', cfg)
 
 

@@ -8,7 +8,11 @@ from mmdet.registry import MODELS as MMDET_MODELS
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 
-from imbalance_plugin.heads.pisa_ssd_head import hard_example_mask
+from imbalance_plugin.heads.pisa_common import PISASettings
+from imbalance_plugin.heads.pisa_ssd_head import (
+    SSDLossSettings,
+    hard_example_mask,
+)
 from imbalance_plugin.registry import MODELS
 
 NUM_CLASSES = 4
@@ -190,35 +194,53 @@ def test_hard_example_mask_against_per_image_topk():
 def test_misspelt_key_raises_at_build(part, key):
     cfg = head_cfg()
     cfg['train_cfg'][part][key] = 0.5
-    with pytest.raises(ValueError, match=rf'train_cfg\.{part}\.{key}'):
+    where = rf'PISASSDHead\.train_cfg\.{part}'
+    with pytest.raises(ValueError, match=rf"^{where}\.{key} is not a "
+                       rf"setting; {where} accepts \['k', 'bias'\]$"):
         MODELS.build(dict(type='imbalance_plugin.PISASSDHead', **cfg))
 
 
-@pytest.mark.parametrize('part,key,value', [
-    ('isr', 'k', -1.), ('isr', 'bias', 1.), ('carl', 'bias', -0.5)
+@pytest.mark.parametrize('part,key,value,allowed', [
+    ('isr', 'k', -1., r'\[0, inf\)'), ('isr', 'bias', 1., r'\[0, 1\)'),
+    ('carl', 'bias', -0.5, r'\[0, 1\)')
 ])
-def test_out_of_range_value_raises_at_build(part, key, value):
+def test_out_of_range_value_raises_at_build(part, key, value, allowed):
     cfg = head_cfg()
     cfg['train_cfg'][part][key] = value
-    with pytest.raises(ValueError, match=rf'train_cfg\.{part}\.{key}'):
+    with pytest.raises(ValueError, match=rf'^PISASSDHead\.train_cfg\.{part}\.'
+                       rf'{key} must be a finite number in {allowed}, got '
+                       rf'{value!r}$'):
         MODELS.build(dict(type='imbalance_plugin.PISASSDHead', **cfg))
 
 
-@pytest.mark.parametrize('key,value', [('neg_pos_ratio', 2.5),
-                                       ('neg_pos_ratio', -1),
-                                       ('smoothl1_beta', 0.)])
-def test_bad_ssd_setting_raises_at_build(key, value):
+@pytest.mark.parametrize('key,value,allowed', [
+    ('neg_pos_ratio', 2.5, 'an integer >= 0'),
+    ('neg_pos_ratio', -1, 'an integer >= 0'),
+    ('neg_pos_ratio', True, 'an integer >= 0'),
+    ('neg_pos_ratio', None, 'an integer >= 0'),
+    ('smoothl1_beta', 0., r'a finite number in \(0, inf\)'),
+    ('smoothl1_beta', '1', r'a finite number in \(0, inf\)'),
+])
+def test_bad_ssd_setting_raises_at_build(key, value, allowed):
     cfg = head_cfg()
     cfg['train_cfg'][key] = value
-    with pytest.raises(ValueError, match=rf'train_cfg\.{key}'):
+    with pytest.raises(ValueError, match=rf'^PISASSDHead\.train_cfg\.{key} '
+                       rf'must be {allowed}, got {value!r}$'):
         MODELS.build(dict(type='imbalance_plugin.PISASSDHead', **cfg))
+
+
+def test_mmdet_keys_of_train_cfg_are_left_to_mmdet():
+    head = MODELS.build(dict(type='imbalance_plugin.PISASSDHead',
+                             **head_cfg(neg_pos_ratio=2, smoothl1_beta=0.5)))
+    assert head.ssd == SSDLossSettings(neg_pos_ratio=2, smoothl1_beta=0.5)
 
 
 def test_builds_for_inference_without_train_cfg():
     cfg = head_cfg()
     cfg['train_cfg'] = None
     head = MODELS.build(dict(type='imbalance_plugin.PISASSDHead', **cfg))
-    assert head.pisa_cfg == dict(isr=None, carl=None)
+    assert head.pisa == PISASettings(isr=None, carl=None)
+    assert head.ssd is None
 
 
 @pytest.mark.parametrize('isr,carl', PARTS)

@@ -160,7 +160,8 @@ def test_built_from_config_and_rejects_bad_interval():
         dict(type='imbalance_plugin.GradientDensityHook', interval=7))
     assert isinstance(hook, GradientDensityHook) and hook.interval == 7
     for bad in (0, -1, 2.5, True, '5'):
-        with pytest.raises(ValueError, match='interval'):
+        with pytest.raises(ValueError, match=r'^GradientDensityHook\.interval '
+                           rf'must be an integer >= 1, got {bad!r}$'):
             GradientDensityHook(interval=bad)
 
 

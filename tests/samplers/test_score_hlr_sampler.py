@@ -4,6 +4,8 @@ Both samplers score the negatives through a context whose ``_bbox_forward``
 is a fixed function of the RoI boxes, so they see the same scores and deltas.
 With the same seed they also draw the same random positives and fill.
 """
+import re
+
 import pytest
 import torch
 from mmcv.ops import nms_match
@@ -216,17 +218,31 @@ def test_registered_and_usable_by_mmdet_pisa_roi_head_config():
         MMDetScoreHLRSampler)
 
 
-@pytest.mark.parametrize('name,value', [
-    ('num', 0), ('num', -3), ('num', 2.5), ('pos_fraction', -0.1),
-    ('pos_fraction', 1.5), ('k', -0.5), ('bias', 1.), ('bias', -0.2),
-    ('score_thr', -0.01), ('score_thr', 1.01), ('iou_thr', -0.1),
-    ('iou_thr', 1.5), ('neg_pos_ub', -2), ('grouping', 'kernel')
+FRACTION = r'a finite number in \[0, 1\]'
+
+
+@pytest.mark.parametrize('name,value,allowed', [
+    ('num', 0, 'an integer >= 1'), ('num', -3, 'an integer >= 1'),
+    ('num', 2.5, 'an integer >= 1'), ('num', True, 'an integer >= 1'),
+    ('pos_fraction', -0.1, FRACTION), ('pos_fraction', 1.5, FRACTION),
+    ('pos_fraction', True, FRACTION),
+    ('k', -0.5, r'a finite number in \[0, inf\)'),
+    ('k', float('nan'), r'a finite number in \[0, inf\)'),
+    ('bias', 1., r'a finite number in \[0, 1\)'),
+    ('bias', -0.2, r'a finite number in \[0, 1\)'),
+    ('score_thr', -0.01, FRACTION), ('score_thr', 1.01, FRACTION),
+    ('iou_thr', -0.1, FRACTION), ('iou_thr', 1.5, FRACTION),
+    ('neg_pos_ub', -2, 'an integer >= -1'),
+    ('neg_pos_ub', 2., 'an integer >= -1'),
+    ('add_gt_as_proposals', 1, 'True or False'),
+    ('grouping', 'kernel', r"one of \('auto', 'nms_match', 'torch'\)"),
 ])
-def test_bad_config_raises_at_build(name, value):
+def test_bad_config_raises_at_build(name, value, allowed):
     cfg = dict(type='imbalance_plugin.ScoreHLRSampler', num=512,
                pos_fraction=0.25)
     cfg[name] = value
-    with pytest.raises(ValueError, match=rf'ScoreHLRSampler\.{name}'):
+    with pytest.raises(ValueError, match=rf'^ScoreHLRSampler\.{name}\b.* '
+                       rf'must be {allowed}, got {re.escape(repr(value))}$'):
         TASK_UTILS.build(cfg, default_args=dict(context=None))
 
 
