@@ -20,6 +20,7 @@ from their last checkpoint.
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -31,7 +32,12 @@ from imbalance_plugin.ablation.grid import available_grids, load_grid  # noqa: E
 from imbalance_plugin.ablation.launch import LAUNCHERS, Launch  # noqa: E402
 from imbalance_plugin.ablation.records import FAILED  # noqa: E402
 from imbalance_plugin.ablation.report import CSV, MARKDOWN, PLOT  # noqa: E402
-from imbalance_plugin.ablation.run import plan, run_grid  # noqa: E402
+from imbalance_plugin.ablation.run import check_runs, plan, run_grid  # noqa: E402
+
+#: The flag of each argument that check_runs and GradientDensity check.
+_FLAGS = {'seeds': '--seeds', 'jobs': '--jobs',
+          'interval': '--gradient-density',
+          'num_images': '--gradient-density-images'}
 
 
 def parse_args(argv=None):
@@ -85,18 +91,15 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if not args.list and not args.grid:
         parser.error('name a grid (or --list)')
-    if args.seeds < 1:
-        parser.error(f'--seeds must be >= 1, got {args.seeds}')
-    if args.jobs < 1:
-        parser.error(f'--jobs must be >= 1, got {args.jobs}')
-    if args.jobs > 1 and args.launcher == 'pytorch':
-        parser.error('--jobs > 1 needs --launcher none or slurm: with '
-                     'pytorch each run takes all the GPUs')
-    for name in ('gradient_density', 'gradient_density_images'):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            parser.error(f'--{name.replace("_", "-")} must be >= 1, got '
-                         f'{value}')
+    args.density = None
+    try:
+        check_runs(args.seeds, args.jobs, args.launcher)
+        if args.gradient_density is not None:
+            args.density = GradientDensity(args.gradient_density,
+                                           args.gradient_density_images)
+    except ValueError as error:
+        name = re.match(r'\w+', str(error)).group()
+        parser.error(_FLAGS[name] + str(error)[len(name):])
     return args
 
 
@@ -136,14 +139,10 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, _terminate)
     print(f'grid {grid.name}: {len(grid.variants)} variants x {args.seeds} '
           f'seed(s) in {grid_dir}, {args.jobs} at a time', flush=True)
-    density = None
-    if args.gradient_density is not None:
-        density = GradientDensity(args.gradient_density,
-                                  args.gradient_density_images)
     records = run_grid(grid, grid_dir, seeds=args.seeds, launch=launch,
                        cfg_options=args.cfg_options,
                        data_root=args.data_root, only=args.only,
-                       gradient_density=density, jobs=args.jobs)
+                       gradient_density=args.density, jobs=args.jobs)
     print()
     print((grid_dir / MARKDOWN).read_text())
     print(f'results: {grid_dir / CSV}, {grid_dir / MARKDOWN}, '

@@ -3,7 +3,7 @@
 # method is the 600-pixel COCO config's; the toy bases change data, model
 # size and schedule: the short schedule_demo.py (500 iterations at the toy
 # baseline's AdamW lr 2e-3), so that a grid of seven cells and two seeds
-# fits in an afternoon on two CPU cores.
+# stays short on two CPU cores (docs/experiments.md, Training speed on CPU).
 _base_ = [
     '../retinanet/retinanet_r50_fpn_focal-600-1x_coco.py',
     '../_base_/toy/retinanet.py',

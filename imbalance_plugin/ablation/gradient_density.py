@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from ..diagnostics.hook_config import write_config_with_hook
+from ..utils.settings import check_int
 from .launch import UNSUPPORTED_DETECTOR, Launch, execute
 from .records import FAILED, OK, SKIPPED, Record
 
@@ -41,12 +42,8 @@ class GradientDensity:
     num_images: int = 8
 
     def __post_init__(self):
-        for name in ('interval', 'num_images'):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or \
-                    value < 1:
-                raise ValueError(
-                    f'{name} must be an integer >= 1, got {value!r}')
+        check_int(self.interval, 'interval')
+        check_int(self.num_images, 'num_images')
 
 
 def training_config(config: Path, run_dir: Path, interval: int) -> Path:

@@ -53,8 +53,9 @@ class Launch:
     def _env(self) -> Dict[str, str]:
         env = dict(os.environ, PYTHON=self.python)
         # Spinning OpenMP threads make CPU training several times slower as
-        # soon as another process shares the cores (measured 6x on 2 cores);
-        # set the variable yourself to choose otherwise.
+        # soon as another process shares the cores (docs/experiments.md,
+        # Training speed on CPU); set the variable yourself to choose
+        # otherwise.
         env.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
         if self.threads is not None:
             env.setdefault('OMP_NUM_THREADS', str(self.threads))

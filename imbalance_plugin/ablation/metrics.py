@@ -1,11 +1,15 @@
-"""Reading a finished run: COCO box metrics from what ``tools/test.py``
-writes, speed and memory from the training's ``scalars.json`` log."""
+"""The COCO box metrics (:data:`METRICS`, the one list of them) and
+reading a finished run: those metrics from what ``tools/test.py`` writes,
+speed and memory from the training's ``scalars.json`` log."""
 import json
 import statistics
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
-# Column of results.csv -> key of mmdet's CocoMetric (values in [0, 1]).
+#: The COCO box metrics, declared here once: each name (a field of a run's
+#: record, a column of results.csv and results.md, a key of a grid's
+#: published entries; values in percent) -> the key of mmdet's CocoMetric
+#: it is read from (values in [0, 1]).
 COCO_KEYS = {
     'AP': 'coco/bbox_mAP',
     'AP50': 'coco/bbox_mAP_50',
@@ -14,6 +18,11 @@ COCO_KEYS = {
     'APm': 'coco/bbox_mAP_m',
     'APl': 'coco/bbox_mAP_l',
 }
+METRICS = tuple(COCO_KEYS)
+#: Those results.md shows with their spread over the seeds and their
+#: published values; the others (by object size) it shows as means.
+MAIN_METRICS = METRICS[:3]
+SIZE_METRICS = METRICS[3:]
 
 
 def _latest_mmengine_metrics(test_work_dir: Path) -> Optional[Path]:

@@ -1,9 +1,11 @@
 """One result per (variant, seed), and ``results.csv`` that holds them."""
 import csv
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, make_dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence
+
+from .metrics import METRICS
 
 #: Values of :attr:`Record.status` and :attr:`Record.density`.
 OK = 'ok'
@@ -14,13 +16,29 @@ STEPS = ('train', 'test')
 
 
 @dataclass
-class Record:
+class _Run:
+    variant: str
+    seed: int
+    status: str
+    failed_step: str = ''
+
+
+# A float field per metric, None by default, after the run's identity: the
+# order of result.json's keys and results.csv's columns.
+_RunMetrics = make_dataclass(
+    '_RunMetrics', [(m, Optional[float], None) for m in METRICS],
+    bases=(_Run,))
+
+
+@dataclass
+class Record(_RunMetrics):
     """The outcome of training and testing one variant with one seed.
 
     ``status`` is ``ok`` or ``failed``; a failed run names its
     ``failed_step`` (``train`` or ``test``) and ``log`` is that step's log
-    (the training log of a run that finished). AP columns are COCO box AP
-    in percent; ``s_per_iter`` is seconds per training iteration;
+    (the training log of a run that finished). A field per metric of
+    :data:`.metrics.METRICS` holds COCO box AP in percent, None where COCO
+    has none; ``s_per_iter`` is seconds per training iteration;
     ``peak_mem_mb`` the training's peak memory in MB, measured as
     ``mem_source`` says: ``gpu`` (largest CUDA memory MMEngine logged) or
     ``rss`` (peak resident set size of the training process); ``wall_s``
@@ -32,16 +50,6 @@ class Record:
     detector: ``density_reason``) or ``failed`` (its log in
     ``density_path``).
     """
-    variant: str
-    seed: int
-    status: str
-    failed_step: str = ''
-    AP: Optional[float] = None
-    AP50: Optional[float] = None
-    AP75: Optional[float] = None
-    APs: Optional[float] = None
-    APm: Optional[float] = None
-    APl: Optional[float] = None
     s_per_iter: Optional[float] = None
     peak_mem_mb: Optional[float] = None
     mem_source: str = ''

@@ -26,6 +26,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Iterator, List, Optional, Sequence, TextIO
 
+from ..utils.settings import check_int
 from .gradient_density import GradientDensity, analyze_run, training_config
 from .gradient_density import outcome as density_outcome
 from .grid import Grid, Variant
@@ -110,6 +111,22 @@ def plan(grid: Grid, cfg_options: Sequence[str] = (),
                 source=grid.sources[published.source].cite
                 if published.source in grid.sources else published.source,
                 **published.metrics))
+
+
+def check_runs(seeds: int, jobs: int, launcher: str = 'none') -> None:
+    """The one check of how many runs a grid makes (``seeds`` per variant)
+    and how many go at once (``jobs``, which ``launcher`` must allow: each
+    pytorch run takes all the GPUs).
+
+    Raises:
+        ValueError: the message starts with the argument's name.
+    """
+    check_int(seeds, 'seeds')
+    check_int(jobs, 'jobs')
+    if jobs > 1 and launcher == 'pytorch':
+        raise ValueError('jobs: runs going at once need the launcher none or '
+                         'slurm; with pytorch each run takes all the GPUs, '
+                         f'got jobs={jobs}')
 
 
 def _check_only(grid: Grid, only: Optional[Sequence[str]]) -> None:
@@ -215,15 +232,8 @@ def run_grid(grid: Grid, grid_dir: Path, seeds: int = 1,
 
     Returns the records, one per run in grid order, after writing the report.
     """
-    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-        raise ValueError(f'seeds must be an integer >= 1, got {seeds!r}')
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ValueError(f'jobs must be an integer >= 1, got {jobs!r}')
     launch = launch or Launch()
-    if jobs > 1 and launch.launcher == 'pytorch':
-        raise ValueError('jobs: runs going at once need the launcher none or '
-                         'slurm; with pytorch each run takes all the GPUs, '
-                         f'got jobs={jobs}')
+    check_runs(seeds, jobs, launch.launcher)
     _check_only(grid, only)
     grid_dir = Path(grid_dir)
     runs = [(v, s) for v in grid.variants for s in range(seeds)

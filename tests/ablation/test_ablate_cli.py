@@ -86,9 +86,11 @@ def test_ablate_runs_a_grid_through_the_stock_tools(tmp_path, row_of):
 
 
 @pytest.mark.parametrize('extra, message', [
-    (['--jobs', '0'], '--jobs must be >= 1, got 0'),
+    (['--jobs', '0'], '--jobs must be an integer >= 1, got 0'),
+    (['--seeds', '0'], '--seeds must be an integer >= 1, got 0'),
     (['--jobs', '2', '--launcher', 'pytorch'],
-     '--jobs > 1 needs --launcher none or slurm'),
+     '--jobs: runs going at once need the launcher none or slurm; with '
+     'pytorch each run takes all the GPUs, got jobs=2'),
 ])
 def test_bad_jobs_is_a_usage_error(tmp_path, extra, message):
     result = subprocess.run(

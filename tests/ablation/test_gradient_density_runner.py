@@ -191,11 +191,17 @@ def test_cli_rejects_a_bad_interval(capsys):
     spec.loader.exec_module(ablate)
     with pytest.raises(SystemExit):
         ablate.parse_args(['g', '--gradient-density', '0'])
-    assert re.search('--gradient-density must be >= 1',
+    assert re.search('--gradient-density must be an integer >= 1, got 0',
                      capsys.readouterr().err)
+    with pytest.raises(SystemExit):
+        ablate.parse_args(['g', '--gradient-density', '5',
+                           '--gradient-density-images', '0'])
+    assert re.search('--gradient-density-images must be an integer >= 1, '
+                     'got 0', capsys.readouterr().err)
     args = ablate.parse_args(['g', '--gradient-density', '20'])
     assert (args.gradient_density, args.gradient_density_images) == (20, 8)
-    assert ablate.parse_args(['g']).gradient_density is None
+    assert args.density == GradientDensity(20, 8)
+    assert ablate.parse_args(['g']).density is None
 
 
 def test_sweep_cells_are_analysed_with_their_overrides(tmp_path,

@@ -5,12 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from imbalance_plugin.ablation.grid import (
-    METRICS,
-    available_grids,
-    load_grid,
-    value_text,
-)
+from imbalance_plugin.ablation.grid import available_grids, load_grid
+from imbalance_plugin.ablation.grid_file import value_text
+from imbalance_plugin.ablation.metrics import METRICS
 
 ROOT = Path(__file__).resolve().parents[2]
 # Configs other engineers add (the OHEM head; PISA for SSD and Mask R-CNN):
@@ -297,9 +294,12 @@ AXIS = "dict(name='a', key='k', values=[1, 2])"
     ("[dict(name='a', config='m.py', baseline=True), "
      "dict(name='a', config='m.py')]", 'duplicate'),
     ("[dict(name='a', config='nope.py', baseline=True)]", 'not found'),
-    ("[dict(name='a b', config='m.py', baseline=True)]", 'variant name'),
-    ("[dict(name='a', config='m.py', baseline=True, colour=1)]", 'colour'),
-    ("[dict(config='m.py', baseline=True)]", 'no "name"'),
+    ("[dict(name='a b', config='m.py', baseline=True)]",
+     r"variants\[0\]\.name 'a b' must be letters"),
+    ("[dict(name='a', config='m.py', baseline=True, colour=1)]",
+     r'variants\[0\]\.colour is not a setting; variants\[0\] accepts'),
+    ("[dict(config='m.py', baseline=True)]",
+     r'variants\[0\]\.name: a variant without axes needs one'),
     ("[dict(name='a', config='m.py', baseline=True, combine='zip')]",
      'combine needs axes'),
     (f"[dict(config='m.py', axes=[{AXIS}], baseline=True)]",
@@ -314,25 +314,32 @@ AXIS = "dict(name='a', key='k', values=[1, 2])"
      "values=[1])], combine='zip', baseline=dict(a=1, b=1))]", 'one length'),
     (f"[dict(config='m.py', axes=[{AXIS}, {AXIS}], baseline=dict(a=1))]",
      'duplicate axis'),
-    ("[dict(config='m.py', axes=[dict(name='a', key='k')])]", "'values'"),
+    ("[dict(config='m.py', axes=[dict(name='a', key='k')])]",
+     r"variants\[0\]\.axes\[0\]\.values is required; .* needs "
+     r"\['name', 'key', 'values'\]"),
     ("[dict(config='m.py', axes=[dict(name='a', key='k', values=[1], "
      "labels=['x', 'y'])], baseline=dict(a=1))]", 'labels'),
     ("[dict(config='m.py', axes=[dict(name='a', key='k', values=['a b'])], "
-     "baseline=dict(a='a b'))]", 'variant name'),
+     "baseline=dict(a='a b'))]", "the cell name 'aa b' must be letters"),
     (f"[dict(config='m.py', axes=[{AXIS}], baseline=dict(a=1), "
      "published=[dict(a=5, AP=1)])]", 'not a cell'),
     (f"[dict(config='m.py', axes=[{AXIS}], baseline=dict(a=1), "
-     "published=[dict(a=1, AP=1), dict(a=1, AP=2)])]", 'two published'),
+     "published=[dict(a=1, AP=1), dict(a=1, AP=2)])]",
+     r"published\[1\]: a second published entry from source '' for the "
+     'same cell'),
     ("[dict(name='a', config='m.py', baseline=True, "
-     "published=[dict(AP=1), dict(AP=2)])]", 'two published'),
+     "published=[dict(AP=1), dict(AP=2)])]",
+     r"published\[1\]: a second published entry from source '' for the "
+     'same row'),
     (f"[dict(config='m.py', axes=[{AXIS}], baseline=dict(a=1), "
-     "published=[dict(a=1, mAP=1)])]", 'unknown metrics'),
+     "published=[dict(a=1, mAP=1)])]",
+     r"published\[0\]\.mAP is not a metric; the metrics are \['AP', "),
     ("[dict(name='a', config='m.py', baseline=True, published='high')]",
      'published must be'),
     ("[dict(name='a', config='m.py', baseline=True, against='b')]",
-     'against'),
+     r"variants\[0\]\.against 'b' must name another variant"),
     ("[dict(name='a', config='m.py', baseline=True, against='a')]",
-     'against'),
+     r"variants\[0\]\.against 'a' must name another variant"),
 ])
 def test_malformed_grid_raises(tmp_path, variants, message):
     path = _write(tmp_path, f'variants = {variants}\n')
@@ -344,9 +351,11 @@ def test_malformed_grid_raises(tmp_path, variants, message):
     ("sources = dict(p='x', q='y')", "dict(AP=1.0)", 'must name its source'),
     ("sources = dict(p='x')", "dict(source='q', AP=1.0)", "'q' is not"),
     ("sources = dict(p=dict(cite='x', year=2017))", "1.0", 'year'),
-    ("sources = dict(p=dict(baseline=dict(AP=1)))", "1.0", '"cite"'),
+    ("sources = dict(p=dict(baseline=dict(AP=1)))", "1.0",
+     r"sources\.p\.cite is required"),
     ("sources = 'paper'", "1.0", 'sources must be a dict'),
-    ("source = 'paper'", "1.0", "unknown keys \\['source'\\]"),
+    ("source = 'paper'", "1.0",
+     "source is not a setting; the top level accepts \\['variants', "),
 ])
 def test_malformed_sources_raise(tmp_path, head, published, message):
     path = _write(tmp_path, f"{head}\nvariants = [dict(name='a', "

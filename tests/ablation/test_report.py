@@ -6,17 +6,13 @@ import csv
 import numpy as np
 import pytest
 
+from imbalance_plugin.ablation.columns import COLUMNS, Column, table
 from imbalance_plugin.ablation.grid import load_grid
+from imbalance_plugin.ablation.plot import swept_axis
+from imbalance_plugin.ablation.prose import markdown
 from imbalance_plugin.ablation.records import Record, read_csv, write_csv
-from imbalance_plugin.ablation.report import (
-    COLUMNS,
-    Column,
-    markdown,
-    rows,
-    swept_axis,
-    table,
-    write_report,
-)
+from imbalance_plugin.ablation.report import write_report
+from imbalance_plugin.ablation.rows import rows
 
 SWEEP = """
 title = 'sweep'
@@ -195,7 +191,7 @@ def test_a_column_is_one_spec(tmp_path, monkeypatch, row_of):
     records[0].wall_s = 90.0
     column = Column('Wall (s)', lambda row: f'{row.mean("wall_s"):.0f}'
                     if row.ok else '')
-    monkeypatch.setattr('imbalance_plugin.ablation.report.COLUMNS',
+    monkeypatch.setattr('imbalance_plugin.ablation.columns.COLUMNS',
                         COLUMNS + [column])
     assert row_of(markdown(grid, records), 'Base')['Wall (s)'] == '90'
     lines = table(grid, rows(grid, records))

@@ -15,6 +15,7 @@ from imbalance_plugin.utils.settings import (
     check_number,
     check_optional,
     from_cfg,
+    from_cfg_list,
 )
 
 
@@ -147,3 +148,48 @@ def test_check_optional():
     with pytest.raises(ValueError, match=r'^x must be None \(off\) or a '
                        r'finite number in \[0, inf\), got -1$'):
         check_optional(check_number, -1, 'x', 'off', low=0)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A settings dataclass with a required field."""
+    name: str
+    weight: float = 1.
+
+    def __post_init__(self):
+        if not isinstance(self.name, str):
+            raise ValueError(f'name must be a string, got {self.name!r}')
+        check_number(self.weight, 'weight', low=0)
+
+
+def test_a_required_key_is_named_with_the_required_ones():
+    with pytest.raises(ValueError, match=re.escape(
+            "grid.variants[0].name is required; grid.variants[0] needs "
+            "['name']")):
+        from_cfg(Entry, dict(weight=2.), 'grid.variants[0]')
+
+
+def test_the_top_level_names_the_bare_key():
+    with pytest.raises(ValueError, match=re.escape(
+            "nme is not a setting; the top level accepts ['name', "
+            "'weight']")):
+        from_cfg(Entry, dict(nme='x'), '')
+    with pytest.raises(ValueError, match=re.escape(
+            'weight must be a finite number in [0, inf), got -1')):
+        from_cfg(Entry, dict(name='x', weight=-1), '')
+    with pytest.raises(ValueError, match='the config must be a dict'):
+        from_cfg(Entry, [1], '')
+
+
+def test_a_list_names_each_item():
+    entries = from_cfg_list(Entry, [dict(name='a'), dict(name='b',
+                                                          weight=0.5)],
+                            'variants')
+    assert entries == (Entry('a'), Entry('b', 0.5))
+    with pytest.raises(ValueError, match=re.escape(
+            'variants[1].weight must be a finite number in [0, inf)')):
+        from_cfg_list(Entry, [dict(name='a'), dict(name='b', weight=-2)],
+                      'variants')
+    with pytest.raises(ValueError,
+                       match=re.escape('variants must be a list of dicts')):
+        from_cfg_list(Entry, dict(name='a'), 'variants')

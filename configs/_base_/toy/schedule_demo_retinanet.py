@@ -2,10 +2,9 @@
 # (schedule.py: AdamW, warm-up, grad clipping, hooks) at 1000 iterations, one
 # step decay at 5/6, and half its learning rate: at 2e-3, GHM-R's regression
 # gradient plus CARL's (GHM-C + GHM-R + PISA) stops RetinaNet's regression
-# branch from learning within 200 iterations (its loss stays flat and the
-# variant ends at 3-10 AP after 1500 iterations); at 1e-3 it learns (26 AP;
-# docs/experiments.md). Twice the iterations of schedule_demo.py (why:
-# docs/experiments.md, Training speed on CPU).
+# branch from learning, at 1e-3 it learns (docs/experiments.md, The
+# RetinaNet demo: Why lr 1e-3). Twice the iterations of schedule_demo.py
+# (why: docs/experiments.md, Training speed on CPU).
 # Names prefixed ``toy_``; apply with e.g.
 # ``train_cfg = _base_.toy_train_cfg``.
 _base_ = './schedule.py'
