@@ -16,8 +16,12 @@ their localisation quality, so no auxiliary branch is needed), and
 """
 import torch
 from mmdet.models.dense_heads import ATSSHead
-from mmdet.structures.bbox import bbox_overlaps, get_box_tensor
+from mmdet.structures.bbox import get_box_tensor
 
+from imbalance_plugin.heads.rank_sort_common import (
+    check_rank_sort_head,
+    rank_sort_task_losses,
+)
 from imbalance_plugin.heads.sigmoid_classifier import (
     check_one_logit_per_class,
     sigmoid_loss_cls,
@@ -44,25 +48,17 @@ def _joined(levels, width=None):
 @MODELS.register_module()
 class RankSortATSSHead(ATSSHead):
     """ATSSHead without centerness, trained by Rank & Sort Loss with the
-    tuning-free task balance (module docstring). ``loss_cls`` takes
+    tuning-free task balance (module docstring,
+    :mod:`imbalance_plugin.heads.rank_sort_common`). ``loss_cls`` takes
     ``(labels, ious)`` targets (``imbalance_plugin.RankSortLoss``, or
-    ``QualityFocalLoss``);
-    ``loss_bbox`` must be unreduced (``GIoULoss`` with
-    ``reduction='none'``)."""
+    ``QualityFocalLoss``); ``loss_bbox`` must be unreduced (``GIoULoss``
+    with ``reduction='none'``) and ``reg_decoded_bbox`` True (ATSS's
+    default)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **sigmoid_loss_cls(kwargs))
         check_one_logit_per_class(self)
-        if not isinstance(self.loss_cls, (RankSortLoss, QualityFocalLoss)):
-            raise ValueError('RankSortATSSHead: loss_cls must take (labels, '
-                             'IoU) targets: imbalance_plugin.RankSortLoss '
-                             '(or QualityFocalLoss), got '
-                             f'{type(self.loss_cls).__name__}')
-        if getattr(self.loss_bbox, 'reduction', None) != 'none':
-            raise ValueError("RankSortATSSHead: loss_bbox must have "
-                             "reduction='none' (the head weighs each "
-                             'positive), got reduction='
-                             f'{getattr(self.loss_bbox, "reduction", None)!r}')
+        check_rank_sort_head(self, (RankSortLoss, QualityFocalLoss))
 
     def _init_layers(self) -> None:
         super()._init_layers()
@@ -118,18 +114,9 @@ class RankSortATSSHead(ATSSHead):
             anchors.index_select(0, positive),
             bbox_pred.index_select(0, positive)))
         targets = bbox_targets.index_select(0, positive)  # decoded boxes
-        ious = bbox_overlaps(boxes.detach(), targets, is_aligned=True)
-        sorting = cls_score.new_zeros(labels.numel()).index_put(
-            (positive,), ious.to(cls_score.dtype))
-        loss_rank = self.loss_cls(cls_score, (labels, sorting),
-                                  label_weights)
-
-        weights = cls_score.detach().index_select(0, positive).sigmoid() \
-            .max(1).values
-        per_box = self.loss_bbox(boxes, targets).reshape(-1)
-        loss_box = (weights * per_box).sum() / weights.sum().clamp_min(
-            torch.finfo(weights.dtype).eps)
-        balance = loss_rank.detach() / loss_box.detach().clamp_min(
-            torch.finfo(loss_box.dtype).eps)
-        loss_box = balance * loss_box + 0 * bbox_pred.sum()
+        loss_rank, loss_box = rank_sort_task_losses(
+            self.loss_cls, self.loss_bbox, cls_score, labels, label_weights,
+            positive, boxes, targets)
+        # keeps the regression branch in the graph without positives
+        loss_box = loss_box + 0 * bbox_pred.sum()
         return dict(loss_cls=loss_rank, loss_bbox=loss_box)

@@ -17,11 +17,11 @@ papers rank it.
 from mmdet.models.dense_heads import RetinaHead
 from mmdet.structures.bbox import get_box_tensor
 
-from imbalance_plugin.losses.ranking_loss import aLRPLoss
 from imbalance_plugin.heads.sigmoid_classifier import (
     check_one_logit_per_class,
     sigmoid_loss_cls,
 )
+from imbalance_plugin.losses.ranking_loss import aLRPLoss
 from imbalance_plugin.registry import MODELS
 from imbalance_plugin.structures.sample_batch import dense_batch
 

@@ -278,7 +278,7 @@ def test_ranking_grids_carry_rs_atss_with_its_published_number():
     grid, toy = load_grid('ranking-losses'), load_grid('ranking-losses-toy')
     # the existing rows, keyed by their names, unchanged; the toy mirrors
     assert [v.name for v in grid.variants] == [
-        'focal', 'ap-loss', 'alrp', 'rs-atss']
+        'focal', 'ap-loss', 'alrp', 'rs-atss', 'rs-rcnn']
     assert [v.name for v in toy.variants] == [v.name for v in grid.variants]
     rows, toys = ({v.name: v for v in g.variants} for g in (grid, toy))
     assert rows['rs-atss'].config == CONFIGS / RS_ATSS

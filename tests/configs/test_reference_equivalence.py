@@ -78,6 +78,19 @@ ATSS_METHOD_KEYS = ('model.bbox_head.type', 'model.bbox_head.loss_cls',
                     'model.bbox_head.anchor_generator.octave_base_scale',
                     'model.bbox_head.anchor_generator.scales_per_octave',
                     'optim_wrapper.optimizer.lr')
+# RS-R-CNN: the RPN's and the RoI box head's types and losses, the RPN's
+# head weight, decoded targets and delta stds, no sampling (a PseudoSampler
+# in the RPN, every proposal in the RoI head), the test score threshold and
+# the authors' learning rate (0.012).
+RS_RCNN_METHOD_KEYS = (
+    'model.rpn_head.type', 'model.rpn_head.loss_cls',
+    'model.rpn_head.loss_bbox', 'model.rpn_head.head_weight',
+    'model.rpn_head.reg_decoded_bbox', 'model.rpn_head.bbox_coder.target_stds',
+    'model.roi_head.bbox_head.type', 'model.roi_head.bbox_head.loss_cls',
+    'model.roi_head.bbox_head.loss_bbox',
+    'model.roi_head.bbox_head.reg_decoded_bbox', 'model.train_cfg.rpn.sampler',
+    'model.train_cfg.rcnn.sampler.num', 'model.test_cfg.rcnn.score_thr',
+    'optim_wrapper.optimizer.lr')
 # The Focal Loss paper's training setting: its ablations train and test at
 # 600 px (the pipelines), Table 1d with R-101 (the backbone).
 SCALE_600_KEYS = ('train_pipeline', 'test_pipeline',
@@ -102,6 +115,8 @@ BASELINES = (
      RETINANET_METHOD_KEYS + ('train_cfg.max_epochs', 'param_scheduler')),
     ('retinanet_', 'retinanet/retinanet_r50_fpn_focal-1x_coco.py',
      RETINANET_METHOD_KEYS),
+    ('faster-rcnn_r50_fpn_rank-sort-',
+     'faster_rcnn/faster-rcnn_r50_fpn_ce-1x_coco.py', RS_RCNN_METHOD_KEYS),
     ('faster-rcnn_', 'faster_rcnn/faster-rcnn_r50_fpn_ce-1x_coco.py',
      FASTER_RCNN_METHOD_KEYS),
     ('mask-rcnn_', 'mask_rcnn/mask-rcnn_r50_fpn_ce-1x_coco.py',
