@@ -12,6 +12,11 @@ COMPAT_TESTS := tests/losses tests/functional tests/heads tests/samplers \
 	tests/dropin tests/utils tests/test_registry.py \
 	tests/tools/test_train_test.py tests/tools/test_resume.py
 
+# The suite runs on every core (pytest-xdist), each worker and the tools it
+# starts on one thread.
+TEST_WORKERS ?= auto
+PYTEST := OMP_NUM_THREADS=1 $(PYTHON) -m pytest -n $(TEST_WORKERS)
+
 .PHONY: demo test test-torch2.1 lint setup setup-torch2.1 benchmark
 
 setup:
@@ -27,10 +32,11 @@ lint: setup
 	$(PYTHON) -m ruff check .
 
 test: lint
-	$(PYTHON) -m pytest
+	$(PYTEST)
 
 test-torch2.1: setup-torch2.1
-	$(OLDEST_VENV)/bin/python -m pytest $(COMPAT_TESTS)
+	OMP_NUM_THREADS=1 $(OLDEST_VENV)/bin/python -m pytest -n $(TEST_WORKERS) \
+		$(COMPAT_TESTS)
 
 benchmark: setup
 	$(PYTHON) tools/benchmark.py
