@@ -10,7 +10,7 @@ with compiled kernels), the per-call ``reduction_override`` (checked, with
 
     @MODELS.register_module()
     class MyLoss(LossModule):
-        settings = ('gamma',)          # shown by repr, after reduction...
+        settings = ('gamma',)      # repr shows them, then reduction, ...
 
         def __init__(self, gamma=2.0, reduction='mean', loss_weight=1.0,
                      compiled=True):
