@@ -20,6 +20,19 @@ os.environ.setdefault('IMBALANCE_PLUGIN_COMPILE', '0')
 
 
 @pytest.fixture
+def eager_single_thread(monkeypatch):
+    """A test that builds and trains models in this process: the losses
+    eager (no compilation per test), mmdet's default scope, one thread."""
+    from mmengine.registry import init_default_scope
+    monkeypatch.setenv('IMBALANCE_PLUGIN_COMPILE', '0')
+    init_default_scope('mmdet')
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
 def mmdet_score_hlr_keys(monkeypatch):
     """Records the Score-HLR keys mmdet 3.3.0's ScoreHLRSampler sorts.
 

@@ -81,3 +81,27 @@ def types(obj):
         for value in obj:
             found += types(value)
     return found
+
+
+def random_batch(seed=0, classes=5, size=128):
+    """A data batch of two random ``size`` x ``size`` images with three and
+    four random boxes of ``classes`` classes, as a dataloader gives it to
+    ``train_step``."""
+    import torch
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+    gen = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for i in range(2):
+        inputs.append(torch.randint(0, 256, (3, size, size), generator=gen,
+                                    dtype=torch.uint8))
+        corner = torch.rand(3 + i, 2, generator=gen) * 80
+        extent = 12 + torch.rand(3 + i, 2, generator=gen) * 36
+        sample = DetDataSample(metainfo=dict(
+            img_shape=(size, size), ori_shape=(size, size),
+            scale_factor=(1.0, 1.0)))
+        sample.gt_instances = InstanceData(
+            bboxes=torch.cat((corner, corner + extent), 1),
+            labels=torch.randint(0, classes, (3 + i,), generator=gen))
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)

@@ -14,7 +14,6 @@ import torch
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from mmengine.optim import OptimWrapper
-from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
 from cfg_helpers import CONFIGS, all_configs, coco_configs, load
@@ -80,14 +79,7 @@ def _batch():
     return dict(inputs=inputs, data_samples=samples)
 
 
-@pytest.fixture(autouse=True)
-def _eager_single_thread(monkeypatch):
-    monkeypatch.setenv('IMBALANCE_PLUGIN_COMPILE', '0')
-    init_default_scope('mmdet')
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('eager_single_thread')
 
 
 def test_coco_configs_init_from_pretrained_backbone():

@@ -11,14 +11,11 @@ import math
 import pytest
 import torch
 from mmdet.registry import MODELS
-from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
-from mmengine.registry import init_default_scope
-from mmengine.structures import InstanceData
 
 import imbalance_plugin.heads  # noqa: F401  (registers the heads)
-from cfg_helpers import CONFIGS, delta, load
+from cfg_helpers import CONFIGS, delta, load, random_batch
 from imbalance_plugin.ablation.grid import load_grid
 from imbalance_plugin.functional.alrp import alrp_loss
 from imbalance_plugin.functional.ap_loss import ap_loss
@@ -31,35 +28,9 @@ TOY_CONFIGS = ['toy/retinanet_ap-loss_toy.py', 'toy/retinanet_alrp_toy.py',
                'toy/atss_rank-sort_toy.py']
 RS_ATSS = 'ranking/atss_r50_fpn_rank-sort-1x_coco.py'
 RS_ATSS_TOY = 'toy/atss_rank-sort_toy.py'
-SIZE = 128
 
 
-@pytest.fixture(autouse=True)
-def _eager_single_thread(monkeypatch):
-    monkeypatch.setenv('IMBALANCE_PLUGIN_COMPILE', '0')
-    init_default_scope('mmdet')
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def _batch(seed=0, classes=5):
-    gen = torch.Generator().manual_seed(seed)
-    inputs, samples = [], []
-    for i in range(2):
-        inputs.append(torch.randint(0, 256, (3, SIZE, SIZE), generator=gen,
-                                    dtype=torch.uint8))
-        corner = torch.rand(3 + i, 2, generator=gen) * 80
-        size = 12 + torch.rand(3 + i, 2, generator=gen) * 36
-        sample = DetDataSample(metainfo=dict(
-            img_shape=(SIZE, SIZE), ori_shape=(SIZE, SIZE),
-            scale_factor=(1.0, 1.0)))
-        sample.gt_instances = InstanceData(
-            bboxes=torch.cat((corner, corner + size), 1),
-            labels=torch.randint(0, classes, (3 + i,), generator=gen))
-        samples.append(sample)
-    return dict(inputs=inputs, data_samples=samples)
+pytestmark = pytest.mark.usefixtures('eager_single_thread')
 
 
 def _model(cfg):
@@ -74,7 +45,8 @@ def _model(cfg):
 def _train(model, steps=2):
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-3))
     before = [p.detach().clone() for p in model.parameters()]
-    logs = [model.train_step(_batch(seed), optim) for seed in range(steps)]
+    logs = [model.train_step(random_batch(seed), optim)
+            for seed in range(steps)]
     changed = sum(not torch.equal(b, p.detach())
                   for b, p in zip(before, model.parameters()))
     return logs, changed / len(before)
@@ -114,13 +86,13 @@ def test_toy_config_builds_and_trains_two_iterations(name):
             torch.testing.assert_close(log['loss_bbox'], log['loss_cls'])
     model.eval()
     with torch.no_grad():
-        results = model.test_step(_batch(5))
+        results = model.test_step(random_batch(5))
     assert len(results) == 2
 
 
 def _head_and_features(name):
     model = _model(load(CONFIGS / name).model)
-    batch = model.data_preprocessor(_batch(3), True)
+    batch = model.data_preprocessor(random_batch(3), True)
     feats = model.extract_feat(batch['inputs'])
     head = model.bbox_head
     cls_scores, bbox_preds = head(feats)
@@ -205,7 +177,7 @@ def test_rs_atss_trains_balances_its_box_loss_and_predicts():
     assert changed > 0.5
     model.eval()
     with torch.no_grad():
-        results = model.test_step(_batch(5))
+        results = model.test_step(random_batch(5))
     assert len(results) == 2 and len(results[0].pred_instances) > 0
 
 

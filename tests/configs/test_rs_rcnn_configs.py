@@ -9,12 +9,9 @@ import math
 import pytest
 import torch
 from mmdet.registry import MODELS
-from mmdet.structures import DetDataSample
 from mmengine.optim import OptimWrapper
-from mmengine.registry import init_default_scope
-from mmengine.structures import InstanceData
 
-from cfg_helpers import CONFIGS, delta, load
+from cfg_helpers import CONFIGS, delta, load, random_batch
 from imbalance_plugin.ablation.grid import load_grid
 from imbalance_plugin.heads import RankSortBBoxHead, RankSortRPNHead
 from imbalance_plugin.losses import RankSortLoss
@@ -28,32 +25,7 @@ RANK_SORT = dict(type='imbalance_plugin.RankSortLoss', delta=0.5,
 GIOU = dict(type='GIoULoss', reduction='none', loss_weight=1.0)
 
 
-@pytest.fixture(autouse=True)
-def _eager_single_thread(monkeypatch):
-    monkeypatch.setenv('IMBALANCE_PLUGIN_COMPILE', '0')
-    init_default_scope('mmdet')
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def _batch(seed=0, classes=5):
-    gen = torch.Generator().manual_seed(seed)
-    inputs, samples = [], []
-    for i in range(2):
-        inputs.append(torch.randint(0, 256, (3, SIZE, SIZE), generator=gen,
-                                    dtype=torch.uint8))
-        corner = torch.rand(3 + i, 2, generator=gen) * 80
-        size = 12 + torch.rand(3 + i, 2, generator=gen) * 36
-        sample = DetDataSample(metainfo=dict(
-            img_shape=(SIZE, SIZE), ori_shape=(SIZE, SIZE),
-            scale_factor=(1.0, 1.0)))
-        sample.gt_instances = InstanceData(
-            bboxes=torch.cat((corner, corner + size), 1),
-            labels=torch.randint(0, classes, (3 + i,), generator=gen))
-        samples.append(sample)
-    return dict(inputs=inputs, data_samples=samples)
+pytestmark = pytest.mark.usefixtures('eager_single_thread')
 
 
 def test_rs_rcnn_coco_config_is_the_authors_setting_on_mmdet_faster_rcnn():
@@ -136,7 +108,7 @@ def test_rs_rcnn_toy_trains_balanced_ranking_every_anchor_and_proposal(
     monkeypatch.setattr(model.roi_head, 'loss', counting_roi_loss)
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-3))
     before = [p.detach().clone() for p in model.parameters()]
-    logs = [model.train_step(_batch(seed), optim) for seed in range(2)]
+    logs = [model.train_step(random_batch(seed), optim) for seed in range(2)]
     for log in logs:
         assert torch.isfinite(log['loss'])
         assert log['loss_rpn_cls'] > 0 and log['loss_cls'] > 0
@@ -155,7 +127,7 @@ def test_rs_rcnn_toy_trains_balanced_ranking_every_anchor_and_proposal(
         assert args[0].shape == (2 * anchors, 1)
     for seed, (args, proposals) in enumerate(zip(calls['roi'],
                                                  calls['proposals'])):
-        gts = [len(s.gt_instances) for s in _batch(seed)['data_samples']]
+        gts = [len(s.gt_instances) for s in random_batch(seed)['data_samples']]
         pred, (labels, ious), weights = args
         assert pred.shape == (sum(proposals) + sum(gts), 5)
         assert bool((weights == 1).all())
@@ -163,7 +135,7 @@ def test_rs_rcnn_toy_trains_balanced_ranking_every_anchor_and_proposal(
         assert bool(((ious > 0) == (labels < 5)).all())
     model.eval()
     with torch.no_grad():
-        results = model.test_step(_batch(5))
+        results = model.test_step(random_batch(5))
     assert len(results) == 2
 
 

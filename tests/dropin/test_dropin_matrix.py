@@ -26,7 +26,6 @@ from mmdet.structures import DetDataSample
 from mmdet.structures.mask import BitmapMasks
 from mmengine.config import Config
 from mmengine.logging import MessageHub
-from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
 from imbalance_plugin.losses import GHMC, GHMR, FocalLoss, QualityFocalLoss
@@ -208,14 +207,7 @@ def _batch(with_masks):
     return inputs, samples
 
 
-@pytest.fixture(autouse=True)
-def _eager_single_thread(monkeypatch):
-    monkeypatch.setenv('IMBALANCE_PLUGIN_COMPILE', '0')
-    init_default_scope('mmdet')
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('eager_single_thread')
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import torch
 from mmdet.models.task_modules.assigners import MaxIoUAssigner
 from mmdet.structures.bbox import bbox_overlaps
 from mmengine.config import ConfigDict
-from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
 from imbalance_plugin.functional.rank_sort import rank_sort_loss
@@ -22,14 +21,7 @@ STRIDES = [4, 8]
 NUM_CLASSES = 5
 
 
-@pytest.fixture(autouse=True)
-def _eager_single_thread(monkeypatch):
-    monkeypatch.setenv('IMBALANCE_PLUGIN_COMPILE', '0')
-    init_default_scope('mmdet')
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('eager_single_thread')
 
 
 RPN_ASSIGNER = dict(type='MaxIoUAssigner', pos_iou_thr=0.7, neg_iou_thr=0.3,
