@@ -14,7 +14,6 @@ from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from mmdet.structures.mask import BitmapMasks
 from mmengine.optim import OptimWrapper
-from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
 from cfg_helpers import CONFIGS, PLUGIN, delta, flatten, load, plain
@@ -95,22 +94,12 @@ def test_differs_from_baseline_only_in_pisa_keys(path):
     assert sorted(k for k in changed if not _under(k, keys)) == []
 
 
-@pytest.fixture
-def _mmdet_scope_single_thread(monkeypatch):
-    monkeypatch.setenv('IMBALANCE_PLUGIN_COMPILE', '0')
-    init_default_scope('mmdet')
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize('name, head, cls', [
     ('ssd/ssd300_pisa_coco.py', 'bbox_head', PISASSDHead),
     ('ssd/ssd512_pisa_coco.py', 'bbox_head', PISASSDHead),
     ('mask_rcnn/mask-rcnn_r50_fpn_pisa-1x_coco.py', 'roi_head', PISARoIHead),
 ])
-def test_coco_pisa_config_builds_the_plugin_head(_mmdet_scope_single_thread,
+def test_coco_pisa_config_builds_the_plugin_head(eager_single_thread,
                                                  name, head, cls):
     cfg = load(CONFIGS / name)
     cfg.model.backbone.init_cfg = None  # never a download
@@ -185,7 +174,7 @@ def _batch(size, with_masks):
 
 
 @pytest.mark.parametrize('name', [p[0] for p in PAIRS])
-def test_coco_config_trains_a_step_shrunk(_mmdet_scope_single_thread,
+def test_coco_config_trains_a_step_shrunk(eager_single_thread,
                                           name):
     cfg = load(CONFIGS / name)
     if name.startswith('ssd/'):
