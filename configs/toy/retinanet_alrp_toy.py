@@ -1,6 +1,9 @@
 # Toy RetinaNet, aLRP Loss.
 # The method is the COCO config's; the toy bases change only data, model size
-# and schedule (configs/_base_/toy/; the RetinaNet demo schedule).
+# and schedule (configs/_base_/toy/; the RetinaNet demo schedule). One key of
+# the method is a schedule's: aLRP's self-balance weight is updated once per
+# epoch (sb_period; COCO: 7330 iterations), here the toy's epoch, 1600
+# training images at 4 per batch.
 _base_ = [
     '../ranking/retinanet_r50_fpn_alrp-1x_coco.py',
     '../_base_/toy/retinanet.py',
@@ -8,6 +11,7 @@ _base_ = [
 ]
 
 model = _base_.toy_model
+model.bbox_head.loss_cls = dict(sb_period=400)
 train_dataloader = _base_.toy_train_dataloader
 val_dataloader = _base_.toy_val_dataloader
 test_dataloader = _base_.toy_test_dataloader
