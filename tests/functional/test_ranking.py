@@ -61,6 +61,15 @@ CASES = ['random', 'ties', 'one_positive', 'all_positive', 'separated',
          'weights', 'wide']
 
 
+@pytest.fixture(params=['search', 'grid'])
+def binning(request, monkeypatch):
+    """Both ways of binning the logits: one searchsorted, and the CPU grid
+    (taken by itself only for many logits per breakpoint; forced here)."""
+    if request.param == 'grid':
+        monkeypatch.setattr(ranking, 'VALUES_PER_CELL', 0)
+    return request.param
+
+
 def _flat(pred, labels, weight):
     """The reference's view: logits, positives and valid logits (M,)."""
     n, c = pred.shape
@@ -88,7 +97,7 @@ def _close(a, b, dtype=torch.float64):
 @pytest.mark.parametrize('dtype', [torch.float64, torch.float32])
 @pytest.mark.parametrize('delta', [0.5, 0.25, 1.0])
 @pytest.mark.parametrize('name', CASES)
-def test_rank_sort_matches_reference(name, delta, dtype):
+def test_rank_sort_matches_reference(name, delta, dtype, binning):
     gen = torch.Generator().manual_seed(CASES.index(name))
     pred, labels, scores, weight, _ = _case(name, gen, dtype)
     loss = rank_sort_loss(pred, (labels, scores), weight, delta=delta,
@@ -104,7 +113,7 @@ def test_rank_sort_matches_reference(name, delta, dtype):
 @pytest.mark.parametrize('dtype', [torch.float64, torch.float32])
 @pytest.mark.parametrize('delta', [1.0, 0.5])
 @pytest.mark.parametrize('name', CASES)
-def test_ap_loss_matches_reference(name, delta, dtype):
+def test_ap_loss_matches_reference(name, delta, dtype, binning):
     gen = torch.Generator().manual_seed(10 + CASES.index(name))
     pred, labels, _, weight, _ = _case(name, gen, dtype)
     loss = ap_loss(pred, labels, weight, delta=delta, chunk_size=7)
@@ -117,7 +126,7 @@ def test_ap_loss_matches_reference(name, delta, dtype):
 @pytest.mark.parametrize('dtype', [torch.float64, torch.float32])
 @pytest.mark.parametrize('delta', [1.0, 0.5])
 @pytest.mark.parametrize('name', CASES)
-def test_alrp_loss_matches_reference(name, delta, dtype):
+def test_alrp_loss_matches_reference(name, delta, dtype, binning):
     gen = torch.Generator().manual_seed(20 + CASES.index(name))
     pred, labels, _, weight, loc = _case(name, gen, dtype)
     loss_cls, loss_loc = alrp_loss(pred, labels, loc, weight, delta=delta,
@@ -200,15 +209,19 @@ def test_chunk_sizes_give_the_same_result(loss):
 
 
 def _peak_bytes(fn):
-    """Peak of the bytes allocated during ``fn()``, from the profiler's
-    allocation and free events in time order."""
+    """Peak of the bytes allocated during ``fn()``: the profiler's
+    allocation and free records (``[memory]``, one per call of the CPU
+    allocator), summed in the order they happened."""
     with profile(activities=[ProfilerActivity.CPU],
                  profile_memory=True) as prof:
         fn()
+    records = [e for e in prof.profiler.kineto_results.events()
+               if e.name() == '[memory]']
+    # torch 2.1 stamps the records in microseconds, newer ones in ns
+    stamp = 'start_ns' if hasattr(records[0], 'start_ns') else 'start_us'
     live = peak = 0
-    for _, size in sorted((e.time_range.start, e.self_cpu_memory_usage)
-                          for e in prof.events()):
-        live += size
+    for record in sorted(records, key=lambda e: getattr(e, stamp)()):
+        live += record.nbytes()
         peak = max(peak, live)
     return peak
 
@@ -455,6 +468,61 @@ def test_selection_without_nonzero_finds_the_same_indices():
         count = int(mask.sum())
         torch.testing.assert_close(ranking._indices(mask, count, scan=True),
                                    mask.nonzero().flatten())
+
+
+def test_grid_bins_equal_searchsorted():
+    """The CPU grid's bins against searchsorted: values on the breaks, tied
+    breaks, breaks that coincide, values outside the breaks' range and
+    infinite ones."""
+    gen = torch.Generator().manual_seed(17)
+    logits = torch.randint(-8, 9, (50,), generator=gen) * 0.125
+    for delta in (0.5, 0.125, 1e-4):
+        breaks = torch.cat((logits - delta, logits + delta)).sort().values
+        values = torch.cat((
+            torch.randn(5000, generator=gen) * 2, breaks,
+            breaks.nextafter(torch.tensor(-math.inf)),
+            breaks.nextafter(torch.tensor(math.inf)),
+            torch.tensor([-math.inf, math.inf, -1e30, 1e30])))
+        want = torch.searchsorted(breaks, values, right=True, out_int32=True)
+        for dtype in (torch.float32, torch.float64):
+            got = ranking._bins(breaks.to(dtype), values.to(dtype), grid=True)
+            assert got.dtype == torch.int32
+            assert torch.equal(got, want)
+    same = torch.full((4,), 1e30)
+    values = torch.tensor([-math.inf, 0.0, 1e30, 2e30, math.inf])
+    assert torch.equal(ranking._bins(same, values, grid=True),
+                       torch.tensor([0, 0, 4, 4, 4], dtype=torch.int32))
+    one = torch.tensor([0.0, 0.0, 1.0, 1.0])
+    assert torch.equal(ranking._bins(one, torch.tensor([-1.0, 0.0, 0.5, 2.0]),
+                                     grid=True),
+                       torch.tensor([0, 2, 2, 4], dtype=torch.int32))
+
+
+def test_the_grid_is_taken_for_many_logits_per_breakpoint(monkeypatch):
+    """A RetinaNet-like batch (few positives, many logits) bins through the
+    grid, and its loss and update equal those of searchsorted."""
+    gen = torch.Generator().manual_seed(18)
+    pred = (torch.randn(4000, 8, generator=gen) - 2).requires_grad_()
+    labels = torch.full((4000,), 8)
+    labels[:6] = torch.randint(0, 8, (6,), generator=gen)
+    scores = torch.rand(4000, generator=gen)
+    calls = []
+    real = ranking._bins
+
+    def spy(breaks, values, grid=None):
+        calls.append(values.numel() >= ranking.VALUES_PER_CELL
+                     * ranking.CELLS_PER_BREAKPOINT * breaks.numel())
+        return real(breaks, values, grid)
+
+    monkeypatch.setattr(ranking, '_bins', spy)
+    loss = rank_sort_loss(pred, (labels, scores))
+    update = _grad(loss, pred)
+    assert calls == [True]
+    monkeypatch.setattr(ranking, '_bins',
+                        lambda b, v, grid=None: real(b, v, grid=False))
+    searched = rank_sort_loss(pred, (labels, scores))
+    torch.testing.assert_close(loss, searched, rtol=0, atol=0)
+    torch.testing.assert_close(update, _grad(searched, pred), rtol=0, atol=0)
 
 
 def test_portable_bin_sums_and_writes_agree_with_the_cpu_ones():
