@@ -42,9 +42,9 @@ piecewise linear in :math:`s_j`, with breakpoints at :math:`t_i \pm
 \delta`. The 2P breakpoints of the positives (sorted, :math:`t_1 \le \dots
 \le t_P`) cut the line into 2P + 1 bins, and within a bin every positive
 sees every negative the same way: fully (:math:`H = 1`), not at all, or on
-the slope. So each negative is placed in its bin once (``searchsorted``,
-:math:`O(\log P)`), each bin keeps the number of its negatives and the sum
-of their offsets from the bin's start, and
+the slope. So each negative is placed in its bin once (:func:`_bins`,
+:math:`O(\log P)` at most), each bin keeps the number of its negatives and
+the sum of their offsets from the bin's start, and
 
 * :math:`N_{FP}(i)` is a sum over the bins (prefix sums over the bins);
 * :math:`\sum_i c_i H(x_{ij})`, the update of a negative, is
