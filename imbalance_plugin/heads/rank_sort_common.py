@@ -15,6 +15,8 @@ level and image, or the RoIs of every image) and hands them to
   :math:`\lambda = L_{RS} / L_{box}` (values, no gradient), so that it
   always weighs as much as the ranking loss.
 
+:func:`positive_score_weights` gives those weights to heads that weigh
+another loss the same way (RS-Mask R-CNN's mask loss);
 :func:`check_rank_sort_head` refuses, when the head is built, the settings
 these losses can not work with.
 """
@@ -51,6 +53,21 @@ def check_rank_sort_head(head, loss_types=(RankSortLoss,)):
         raise ValueError(f'{name}: reg_decoded_bbox must be True (the IoU '
                          'sorting targets and the box loss are of decoded '
                          f'boxes), got {head.reg_decoded_bbox!r}')
+
+
+def positive_score_weights(cls_score, positive):
+    r"""The positives' weights of the box (and mask) losses, their
+    classification scores :math:`w_i = \max_c \sigma(s_{ic})`, detached.
+
+    Args:
+        cls_score: (n, C) logits of all rows of the batch.
+        positive: (p,) int64 indices of the positive rows.
+
+    Returns:
+        Tensor: (p,) weights in [0, 1], no gradient.
+    """
+    return cls_score.detach().index_select(0, positive).sigmoid() \
+        .max(1).values
 
 
 def rank_sort_task_losses(loss_cls, loss_bbox, cls_score, labels,
@@ -90,8 +107,7 @@ def rank_sort_task_losses(loss_cls, loss_bbox, cls_score, labels,
         (positive,), ious.to(cls_score.dtype))
     loss_rank = loss_cls(cls_score, (labels, sorting), label_weights)
 
-    weights = cls_score.detach().index_select(0, positive).sigmoid() \
-        .max(1).values
+    weights = positive_score_weights(cls_score, positive)
     per_box = loss_bbox(boxes, targets).reshape(-1)
     loss_box = (weights * per_box).sum() / weights.sum().clamp_min(
         torch.finfo(weights.dtype).eps)

@@ -103,11 +103,13 @@ def test_coco_baseline_builds_at_full_size(name):
 
 
 # The SSD and Mask R-CNN COCO configs (VGG and SSD's neck; masks) are
-# shrunk and trained a step in test_ssd_mask_configs.py.
+# shrunk and trained a step in test_ssd_mask_configs.py, RS-Mask R-CNN in
+# tests/heads/test_rank_sort_mask.py.
 @pytest.mark.parametrize(
     'path', [p for p in all_configs()
              if not (p.name.endswith('_coco.py')
-                     and p.parent.name in ('ssd', 'mask_rcnn'))],
+                     and (p.parent.name in ('ssd', 'mask_rcnn')
+                          or p.name.startswith('mask-rcnn_')))],
     ids=lambda p: p.relative_to(CONFIGS).as_posix())
 def test_builds_and_trains_one_iteration(path):
     model_cfg = load(path).model

@@ -250,8 +250,10 @@ def test_ranking_grids_carry_rs_atss_with_its_published_number():
     grid, toy = load_grid('ranking-losses'), load_grid('ranking-losses-toy')
     # the existing rows, keyed by their names, unchanged; the toy mirrors
     assert [v.name for v in grid.variants] == [
-        'focal', 'ap-loss', 'alrp', 'rs-atss', 'rs-rcnn']
-    assert [v.name for v in toy.variants] == [v.name for v in grid.variants]
+        'focal', 'ap-loss', 'alrp', 'rs-atss', 'rs-rcnn', 'rs-mask-rcnn']
+    # the toy dataset has no masks: no RS-Mask R-CNN twin
+    assert [v.name for v in toy.variants] == [
+        v.name for v in grid.variants if v.name != 'rs-mask-rcnn']
     rows, toys = ({v.name: v for v in g.variants} for g in (grid, toy))
     assert rows['rs-atss'].config == CONFIGS / RS_ATSS
     assert toys['rs-atss'].config == CONFIGS / RS_ATSS_TOY
@@ -262,3 +264,16 @@ def test_ranking_grids_carry_rs_atss_with_its_published_number():
     assert 'atss/metafile.yml' in grid.sources['rs_atss'].cite
     assert grid.published_delta(rows['alrp']) is None
     assert not toy.has_published
+
+
+def test_ranking_grid_carries_rs_mask_rcnn_against_mmdet_mask_rcnn():
+    grid = load_grid('ranking-losses')
+    row = {v.name: v for v in grid.variants}['rs-mask-rcnn']
+    assert row.config == (CONFIGS / 'ranking'
+                          / 'mask-rcnn_r50_fpn_rank-sort-1x_coco.py')
+    assert row.published.metrics == dict(AP=40.0)
+    # against mmdet's Mask R-CNN R-50-FPN 1x box AP (38.2)
+    assert grid.published_delta(row) == pytest.approx(1.8)
+    cite = grid.sources['rs_mask'].cite
+    assert 'RankSortLoss README' in cite and 'mask AP 36.4' in cite
+    assert 'mask_rcnn/metafile.yml' in cite and 'mask AP 34.7' in cite
