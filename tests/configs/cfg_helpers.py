@@ -105,3 +105,26 @@ def random_batch(seed=0, classes=5, size=128):
             labels=torch.randint(0, classes, (3 + i,), generator=gen))
         samples.append(sample)
     return dict(inputs=inputs, data_samples=samples)
+
+
+def tiny_backbone():
+    """ResNet-18 of width 8 and no pretraining."""
+    return dict(type='ResNet', depth=18, base_channels=8, num_stages=4,
+                out_indices=(0, 1, 2, 3),
+                norm_cfg=dict(type='BN', requires_grad=True),
+                style='pytorch', init_cfg=None)
+
+
+def tiny_mask_rcnn(model_cfg):
+    """A COCO Mask R-CNN model config at a few channels: ResNet-18 of width
+    8, FPN and heads of 16 channels, every other key as it is."""
+    model = copy.deepcopy(model_cfg)
+    model.backbone = tiny_backbone()
+    model.neck.update(in_channels=[8, 16, 32, 64], out_channels=16)
+    model.rpn_head.update(in_channels=16, feat_channels=16)
+    roi = model.roi_head
+    roi.bbox_roi_extractor.out_channels = 16
+    roi.bbox_head.update(in_channels=16, fc_out_channels=32)
+    roi.mask_roi_extractor.out_channels = 16
+    roi.mask_head.update(in_channels=16, conv_out_channels=16)
+    return model

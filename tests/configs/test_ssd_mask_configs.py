@@ -16,7 +16,16 @@ from mmdet.structures.mask import BitmapMasks
 from mmengine.optim import OptimWrapper
 from mmengine.structures import InstanceData
 
-from cfg_helpers import CONFIGS, PLUGIN, delta, flatten, load, plain
+from cfg_helpers import (
+    CONFIGS,
+    PLUGIN,
+    delta,
+    flatten,
+    load,
+    plain,
+    tiny_backbone,
+    tiny_mask_rcnn,
+)
 from imbalance_plugin.heads.pisa_common import (
     CARLMap,
     ISRMap,
@@ -109,14 +118,6 @@ def test_coco_pisa_config_builds_the_plugin_head(eager_single_thread,
         isr=ISRMap(k=2., bias=0.), carl=CARLMap(k=1., bias=0.2))
 
 
-def _tiny_backbone():
-    """ResNet-18 of width 8 and no pretraining."""
-    return dict(type='ResNet', depth=18, base_channels=8, num_stages=4,
-                out_indices=(0, 1, 2, 3),
-                norm_cfg=dict(type='BN', requires_grad=True),
-                style='pytorch', init_cfg=None)
-
-
 def _tiny_ssd(model_cfg):
     """The COCO SSD at a few channels: VGG-16 and SSD's extra layers
     replaced by ResNet-18 of width 8 and an FPN of 16 channels with SSD's
@@ -124,7 +125,7 @@ def _tiny_ssd(model_cfg):
     unchanged."""
     model = copy.deepcopy(model_cfg)
     levels = len(model.bbox_head.in_channels)
-    model.backbone = _tiny_backbone()
+    model.backbone = tiny_backbone()
     model.neck = dict(type='FPN', in_channels=[8, 16, 32, 64],
                       out_channels=16, start_level=1,
                       add_extra_convs='on_output', num_outs=levels)
@@ -133,17 +134,9 @@ def _tiny_ssd(model_cfg):
 
 
 def _tiny_mask_rcnn(model_cfg):
-    """The COCO Mask R-CNN at a few channels: ResNet-18 of width 8, FPN and
-    heads of 16 channels, 64 RoIs per image."""
-    model = copy.deepcopy(model_cfg)
-    model.backbone = _tiny_backbone()
-    model.neck.update(in_channels=[8, 16, 32, 64], out_channels=16)
-    model.rpn_head.update(in_channels=16, feat_channels=16)
-    roi = model.roi_head
-    roi.bbox_roi_extractor.out_channels = 16
-    roi.bbox_head.update(in_channels=16, fc_out_channels=32)
-    roi.mask_roi_extractor.out_channels = 16
-    roi.mask_head.update(in_channels=16, conv_out_channels=16)
+    """The COCO Mask R-CNN at a few channels (``tiny_mask_rcnn``), 64 RoIs
+    per image."""
+    model = tiny_mask_rcnn(model_cfg)
     model.train_cfg.rcnn.sampler.num = 64
     return model
 

@@ -6,7 +6,6 @@ Rank & Sort Loss, the gradient of ``L_cls / L_mask`` (detached) times
 over (and with them the capped random subset of positives), the build-time
 refusals naming their key, and one training step of the detector built from
 the COCO config (shrunk; no pretrained weights)."""
-import copy
 
 import pytest
 import torch
@@ -26,7 +25,7 @@ from imbalance_plugin.heads.rank_sort_mask_head import (
     weighted_mean,
 )
 from imbalance_plugin.registry import MODELS
-from tests.configs.cfg_helpers import CONFIGS, delta, load
+from tests.configs.cfg_helpers import CONFIGS, delta, load, tiny_mask_rcnn
 
 RS_MASK_RCNN = 'ranking/mask-rcnn_r50_fpn_rank-sort-1x_coco.py'
 RS_RCNN = 'ranking/faster-rcnn_r50_fpn_rank-sort-1x_coco.py'
@@ -286,24 +285,6 @@ def test_mask_head_refuses_to_run_without_the_weights():
                              ConfigDict(mask_size=MASK))
 
 
-def _shrunk(model_cfg):
-    """The COCO RS-Mask R-CNN at a few channels (ResNet-18 of width 8, FPN
-    and heads of 16), every method key as it is."""
-    model = copy.deepcopy(model_cfg)
-    model.backbone = dict(type='ResNet', depth=18, base_channels=8,
-                          num_stages=4, out_indices=(0, 1, 2, 3),
-                          norm_cfg=dict(type='BN', requires_grad=True),
-                          style='pytorch', init_cfg=None)
-    model.neck.update(in_channels=[8, 16, 32, 64], out_channels=16)
-    model.rpn_head.update(in_channels=16, feat_channels=16)
-    roi = model.roi_head
-    roi.bbox_roi_extractor.out_channels = 16
-    roi.bbox_head.update(in_channels=16, fc_out_channels=32)
-    roi.mask_roi_extractor.out_channels = 16
-    roi.mask_head.update(in_channels=16, conv_out_channels=16)
-    return model
-
-
 def test_coco_config_is_rs_rcnn_on_mmdet_mask_rcnn_with_the_mask_keys():
     ours = delta(load(CONFIGS / RS_MASK_RCNN),
                  load(CONFIGS / 'mask_rcnn/mask-rcnn_r50_fpn_ce-1x_coco.py'))
@@ -339,7 +320,7 @@ def test_coco_config_builds_the_rs_mask_rcnn_heads():
 def test_coco_detector_trains_a_step_with_balanced_finite_losses():
     cfg = load(CONFIGS / RS_MASK_RCNN)
     torch.manual_seed(0)
-    model = MODELS.build(_shrunk(cfg.model))
+    model = MODELS.build(tiny_mask_rcnn(cfg.model))
     model.train()
     _, _, samples = _features_and_proposals()
     for sample in samples:
