@@ -13,6 +13,7 @@ then write results.csv, results.md and results.png into the grid directory.
     python tools/ablate.py path/to/my_grid.py
     python tools/ablate.py --list
     python tools/ablate.py retinanet-toy --gradient-density 50
+    python tools/ablate.py pisa-detectors-toy --reuse pisa-methods-toy
 
 Re-running the same command skips finished runs and resumes interrupted ones
 from their last checkpoint.
@@ -80,6 +81,13 @@ def parse_args(argv=None):
                         metavar='KEY=VALUE',
                         help='overrides passed to tools/train.py and '
                         'tools/test.py for every variant')
+    parser.add_argument('--reuse', nargs='+', default=[], metavar='GRID',
+                        help='grids (names or files) whose finished runs '
+                        'stand in for this grid\'s identical ones (same '
+                        'config after the overrides, same seed) instead of '
+                        'training them again; each grid\'s runs are looked '
+                        'for in the directory named after it beside this '
+                        'grid\'s')
     parser.add_argument('--gradient-density', type=int, metavar='INTERVAL',
                         help='train every run with GradientDensityHook '
                         'logging every INTERVAL iterations, and plot its '
@@ -91,6 +99,10 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if not args.list and not args.grid:
         parser.error('name a grid (or --list)')
+    if args.reuse and args.gradient_density is not None:
+        parser.error('--reuse: runs trained with --gradient-density are not '
+                     'the same experiment as another grid\'s; give one of '
+                     'the two')
     args.density = None
     try:
         check_runs(args.seeds, args.jobs, args.launcher)
@@ -101,6 +113,11 @@ def parse_args(argv=None):
         name = re.match(r'\w+', str(error)).group()
         parser.error(_FLAGS[name] + str(error)[len(name):])
     return args
+
+
+def _usage_error(message: str) -> int:
+    print(f'ablate.py: error: {message}', file=sys.stderr)
+    return 2
 
 
 def _terminate(signum, frame):
@@ -119,7 +136,13 @@ def main(argv=None):
             print(f'{name:24s} {len(grid.variants):3d} variants  '
                   f'{grid.title}')
         return 0
-    grid = load_grid(args.grid)
+    try:
+        grid = load_grid(args.grid)
+        reuse = [load_grid(name) for name in args.reuse]
+    except ValueError as error:
+        return _usage_error(str(error))
+    if any(other.name == grid.name for other in reuse):
+        return _usage_error(f'--reuse: {grid.name} is the grid being run')
     if args.plan:
         for line in plan(grid, args.cfg_options, args.data_root, args.seeds,
                          args.only):
@@ -142,7 +165,9 @@ def main(argv=None):
     records = run_grid(grid, grid_dir, seeds=args.seeds, launch=launch,
                        cfg_options=args.cfg_options,
                        data_root=args.data_root, only=args.only,
-                       gradient_density=args.density, jobs=args.jobs)
+                       gradient_density=args.density, jobs=args.jobs,
+                       reuse=[(other, grid_dir.parent / other.name)
+                              for other in reuse])
     print()
     print((grid_dir / MARKDOWN).read_text())
     print(f'results: {grid_dir / CSV}, {grid_dir / MARKDOWN}, '

@@ -4,7 +4,8 @@ each with the elapsed time and an estimate of the time left.
 The estimate is the mean duration of the runs executed so far in this
 session times the number of runs not yet finished, divided by the number of
 runs going at once (``jobs``, at most the runs left); runs found finished on
-disk (a resumed grid) are skipped and count as taking no time. Runs going at
+disk (a resumed grid) are skipped, and runs reused from another grid
+copied; both count as taking no time. Runs going at
 once may call it from several threads.
 """
 import sys
@@ -79,6 +80,13 @@ class Progress:
             self.started += 1
             self.done += 1
             self._emit(self.done, f'skip  {what}: already done, {outcome}')
+
+    def reuse(self, what: str, outcome: str, source) -> None:
+        """A run not trained: another grid's identical run stands in."""
+        with self._lock:
+            self.started += 1
+            self.done += 1
+            self._emit(self.done, f'reuse {what}: {outcome}, from {source}')
 
     def note(self, text: str) -> None:
         """An indented line about the run just reported."""

@@ -1,6 +1,6 @@
 """The whole ``results.md``: the title, the table (:mod:`.columns`), and
 the prose under it: what the columns mean, the sources, the failed runs,
-the gradient-density plots and the plot."""
+the reused runs, the gradient-density plots and the plot."""
 from typing import Optional, Sequence
 
 from .columns import also_sources, table
@@ -16,7 +16,8 @@ _MEMORY = {'gpu': 'peak CUDA memory logged by MMEngine',
 def markdown(grid: Grid, records: Sequence[Record],
              plot_name: Optional[str] = None) -> str:
     """The whole ``results.md``: title, table, notes on the columns and the
-    sources, the failed runs with their logs, the gradient-density plots,
+    sources, the failed runs with their logs, the runs reused from other
+    grids, the gradient-density plots,
     and the plot (``plot_name``, if given)."""
     table_rows = rows(grid, records)
     lines = [f'# {grid.title}', ''] + table(grid, table_rows)
@@ -55,6 +56,13 @@ def markdown(grid: Grid, records: Sequence[Record],
         lines += ['', 'Failed runs:', '']
         lines += [f'- {r.variant} seed {r.seed} ({r.failed_step}): see '
                   f'`{r.log}`' for r in failed]
+    reused = [r for row in table_rows for r in row.ok if r.reused_from]
+    if reused:
+        lines += ['', 'Reused runs (not trained for this grid: another '
+                  'grid\'s run of the same config, after the overrides, '
+                  'with the same seed):', '']
+        lines += [f'- {r.variant} seed {r.seed}: `{r.reused_from}`'
+                  for r in reused]
     analysed = [r for r in records if r.ok and r.density]
     if analysed:
         lines += ['', 'Gradient-density plots '

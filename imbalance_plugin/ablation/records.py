@@ -44,6 +44,10 @@ class Record(_RunMetrics):
     ``rss`` (peak resident set size of the training process); ``wall_s``
     the seconds this run took in total.
 
+    ``reused_from`` is empty for a run trained here, else the directory of
+    the identical run (same resolved config, same seed) of another grid
+    whose outcome this record copies (``tools/ablate.py --reuse``).
+
     ``density`` is the gradient-density analysis of the final checkpoint:
     empty when it was not asked for, else ``ok`` (its plots in
     ``density_path``), ``skipped`` (the tool does not analyse this
@@ -55,6 +59,7 @@ class Record(_RunMetrics):
     mem_source: str = ''
     wall_s: Optional[float] = None
     log: str = ''
+    reused_from: str = ''
     density: str = ''
     density_path: str = ''
     density_reason: str = ''

@@ -17,14 +17,22 @@ stopped:
 
 A failed step leaves ``result.json`` with status ``failed``, the step and
 its log; the next grid run tries the run again (resuming if it can).
+
+A run with nothing done yet can be reused instead of trained: when another
+grid (``reuse``) holds a finished run of the same experiment, the config
+the tools would train once the overrides are applied, with the same seed
+(:func:`run_key`), its record is copied with ``reused_from`` naming its
+directory.
 """
+import dataclasses
+import hashlib
 import json
 import threading
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Iterator, List, Optional, Sequence, TextIO
+from typing import Dict, Iterator, List, Optional, Sequence, TextIO, Tuple
 
 from ..utils.settings import check_int
 from .gradient_density import GradientDensity, analyze_run, training_config
@@ -111,6 +119,61 @@ def plan(grid: Grid, cfg_options: Sequence[str] = (),
                 source=grid.sources[published.source].cite
                 if published.source in grid.sources else published.source,
                 **published.metrics))
+
+
+def _canonical(value) -> str:
+    """``repr`` of a config value with the keys of every dict sorted and
+    numbers by value (``2`` and ``2.0`` are one)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return repr(float(value))
+    if isinstance(value, dict):
+        items = ', '.join(f'{k!r}: {_canonical(v)}'
+                          for k, v in sorted(value.items()))
+        return '{' + items + '}'
+    if isinstance(value, (list, tuple)):
+        inner = ', '.join(_canonical(v) for v in value)
+        return f'{type(value).__name__}({inner})'
+    return repr(value)
+
+
+def run_key(variant: Variant, options: Sequence[str], seed: int) -> str:
+    """What makes two runs the same experiment: the config the tools train
+    (``variant.config`` with the ``key=value`` ``options`` applied, whatever
+    the order of its keys) and the seed, hashed."""
+    config = resolved_config(variant.config, options).to_dict()
+    text = f'{_canonical(config)}\nseed={seed}'
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def reusable_runs(sources: Sequence[Tuple[Grid, Path]], seeds: int,
+                  cfg_options: Sequence[str] = (),
+                  data_root: Optional[str] = None) -> Dict[str, Path]:
+    """:func:`run_key` -> run directory of every finished run (seeds
+    0..seeds-1) of each ``(grid, grid directory)`` of ``sources``, with
+    this invocation's ``cfg_options`` and ``data_root`` applied to them as
+    to the grid that reuses them."""
+    found = {}
+    for grid, grid_dir in sources:
+        for variant in grid.variants:
+            done = [s for s in range(seeds)
+                    if finished(run_dir_of(grid_dir, variant, s))]
+            if not done:
+                continue
+            options = overrides(grid, variant, cfg_options, data_root)
+            for seed in done:
+                found.setdefault(run_key(variant, options, seed),
+                                 run_dir_of(grid_dir, variant, seed).resolve())
+    return found
+
+
+def reuse_run(source: Path, variant: Variant, run_dir: Path) -> Record:
+    """Copies the finished record in ``source`` into ``run_dir`` as the
+    record of ``variant`` there, with ``reused_from`` naming ``source``."""
+    record = dataclasses.replace(finished(source), variant=variant.name,
+                                 reused_from=str(source))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    record.save(run_dir / RESULT)
+    return record
 
 
 def check_runs(seeds: int, jobs: int, launcher: str = 'none') -> None:
@@ -212,7 +275,8 @@ def run_grid(grid: Grid, grid_dir: Path, seeds: int = 1,
              only: Optional[Sequence[str]] = None,
              stream: Optional[TextIO] = None,
              gradient_density: Optional[GradientDensity] = None,
-             jobs: int = 1) -> List[Record]:
+             jobs: int = 1,
+             reuse: Sequence[Tuple[Grid, Path]] = ()) -> List[Record]:
     """Trains and tests each variant of ``grid`` with seeds 0..seeds-1 in
     ``grid_dir/<variant>/seed<k>``, skipping finished runs and resuming
     interrupted ones; a failed run is recorded and the others still run.
@@ -230,12 +294,22 @@ def run_grid(grid: Grid, grid_dir: Path, seeds: int = 1,
     ``jobs`` runs go at once (each run's tools are separate processes); on an
     interruption the running tools are terminated and resume next time.
 
+    ``reuse`` holds ``(grid, grid directory)`` pairs of other grids: a run
+    not started yet whose experiment one of them has finished
+    (:func:`reusable_runs`) copies that record instead of training. Not
+    with ``gradient_density``, whose training differs.
+
     Returns the records, one per run in grid order, after writing the report.
     """
     launch = launch or Launch()
     check_runs(seeds, jobs, launch.launcher)
     _check_only(grid, only)
+    if reuse and gradient_density is not None:
+        raise ValueError('reuse: runs trained with the gradient-density hook '
+                         'are not the same experiment as another grid\'s; '
+                         'give one of reuse and gradient_density')
     grid_dir = Path(grid_dir)
+    reusable = reusable_runs(reuse, seeds, cfg_options, data_root)
     runs = [(v, s) for v in grid.variants for s in range(seeds)
             if not only or v.name in only]
     others = [finished(run_dir_of(grid_dir, v, s))
@@ -266,6 +340,9 @@ def run_grid(grid: Grid, grid_dir: Path, seeds: int = 1,
     todo = []
     for index, (variant, seed) in enumerate(runs):
         record = _done(variant, seed, grid_dir, gradient_density, progress)
+        if record is None and reusable:
+            record = _reused(grid, variant, seed, grid_dir, cfg_options,
+                             data_root, reusable, progress)
         if record is not None:
             finish(index, record)
         elif jobs == 1:
@@ -320,6 +397,22 @@ def _done(variant, seed, grid_dir, gradient_density, progress
     progress.skip(what, record.outcome())
     if gradient_density is not None:
         _note_density(progress, what, record)
+    return record
+
+
+def _reused(grid, variant, seed, grid_dir, cfg_options, data_root,
+            reusable, progress) -> Optional[Record]:
+    """The record copied from another grid's identical run, with its line,
+    if there is one and this run has not started."""
+    run_dir = run_dir_of(grid_dir, variant, seed)
+    if run_dir.exists() and any(run_dir.iterdir()):
+        return None
+    options = overrides(grid, variant, cfg_options, data_root)
+    source = reusable.get(run_key(variant, options, seed))
+    if source is None:
+        return None
+    record = reuse_run(source, variant, run_dir)
+    progress.reuse(f'{variant.name} seed {seed}', record.outcome(), source)
     return record
 
 

@@ -91,6 +91,13 @@ def test_ablate_runs_a_grid_through_the_stock_tools(tmp_path, row_of):
     (['--jobs', '2', '--launcher', 'pytorch'],
      '--jobs: runs going at once need the launcher none or slurm; with '
      'pytorch each run takes all the GPUs, got jobs=2'),
+    (['--reuse', 'pisa-methods-toy', '--gradient-density', '5'],
+     '--reuse: runs trained with --gradient-density are not the same '
+     'experiment'),
+    (['--reuse', 'retinanet-toy'],
+     '--reuse: retinanet-toy is the grid being run'),
+    (['--reuse', 'pisa-method-toy'],
+     "grid: 'pisa-method-toy' is neither a built-in grid"),
 ])
 def test_bad_jobs_is_a_usage_error(tmp_path, extra, message):
     result = subprocess.run(
