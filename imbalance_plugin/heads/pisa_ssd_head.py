@@ -32,7 +32,6 @@ from dataclasses import dataclass, fields
 
 import torch
 import torch.nn.functional as F
-from mmdet.models.dense_heads import SSDHead
 from mmdet.models.losses import smooth_l1_loss
 
 from imbalance_plugin.heads.pisa_common import (
@@ -41,6 +40,7 @@ from imbalance_plugin.heads.pisa_common import (
     isr_p,
     log_pisa_weights,
 )
+from imbalance_plugin.heads.ssd_head import SSDHead
 from imbalance_plugin.registry import MODELS
 from imbalance_plugin.structures.box_decoding import regression_input
 from imbalance_plugin.structures.positives import positive_mask
@@ -113,8 +113,9 @@ def hard_example_mask(loss, labels, num_classes, neg_pos_ratio):
 
 @MODELS.register_module()
 class PISASSDHead(SSDHead):
-    """SSDHead whose loss applies ISR-P (``train_cfg.isr``) and CARL
-    (``train_cfg.carl``); the rest is SSD's."""
+    """The plugin's :class:`SSDHead` (mmdet's, able to predict) whose loss
+    applies ISR-P (``train_cfg.isr``) and CARL (``train_cfg.carl``); the
+    rest is SSD's."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
