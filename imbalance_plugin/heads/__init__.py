@@ -8,8 +8,8 @@ from .rank_sort_bbox_head import RankSortBBoxHead  # noqa: F401
 from .rank_sort_mask_head import RankSortMaskHead  # noqa: F401
 from .rank_sort_roi_head import RankSortRoIHead  # noqa: F401
 from .rank_sort_rpn_head import RankSortRPNHead  # noqa: F401
-from .ssd_head import SSDHead  # noqa: F401
 from .ranking_retina_head import (  # noqa: F401
     RankingRetinaHead,
     aLRPRetinaHead,
 )
+from .ssd_head import SSDHead  # noqa: F401
