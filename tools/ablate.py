@@ -36,7 +36,7 @@ from imbalance_plugin.ablation.report import CSV, MARKDOWN, PLOT  # noqa: E402
 from imbalance_plugin.ablation.run import check_runs, plan, run_grid  # noqa: E402
 
 #: The flag of each argument that check_runs and GradientDensity check.
-_FLAGS = {'seeds': '--seeds', 'jobs': '--jobs',
+_FLAGS = {'seeds': '--seeds', 'jobs': '--jobs', 'reuse': '--reuse',
           'interval': '--gradient-density',
           'num_images': '--gradient-density-images'}
 
@@ -99,13 +99,10 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if not args.list and not args.grid:
         parser.error('name a grid (or --list)')
-    if args.reuse and args.gradient_density is not None:
-        parser.error('--reuse: runs trained with --gradient-density are not '
-                     'the same experiment as another grid\'s; give one of '
-                     'the two')
     args.density = None
     try:
-        check_runs(args.seeds, args.jobs, args.launcher)
+        check_runs(args.seeds, args.jobs, args.launcher, bool(args.reuse),
+                   args.gradient_density is not None)
         if args.gradient_density is not None:
             args.density = GradientDensity(args.gradient_density,
                                            args.gradient_density_images)

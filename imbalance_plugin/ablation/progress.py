@@ -75,18 +75,19 @@ class Progress:
                        f'end   {what}: {outcome} in {hms(seconds)}')
             return seconds
 
-    def skip(self, what: str, outcome: str) -> None:
+    def _not_run(self, text: str) -> None:
+        """A run counted as started and ended at once, without a duration."""
         with self._lock:
             self.started += 1
             self.done += 1
-            self._emit(self.done, f'skip  {what}: already done, {outcome}')
+            self._emit(self.done, text)
+
+    def skip(self, what: str, outcome: str) -> None:
+        self._not_run(f'skip  {what}: already done, {outcome}')
 
     def reuse(self, what: str, outcome: str, source) -> None:
         """A run not trained: another grid's identical run stands in."""
-        with self._lock:
-            self.started += 1
-            self.done += 1
-            self._emit(self.done, f'reuse {what}: {outcome}, from {source}')
+        self._not_run(f'reuse {what}: {outcome}, from {source}')
 
     def note(self, text: str) -> None:
         """An indented line about the run just reported."""

@@ -176,10 +176,12 @@ def reuse_run(source: Path, variant: Variant, run_dir: Path) -> Record:
     return record
 
 
-def check_runs(seeds: int, jobs: int, launcher: str = 'none') -> None:
-    """The one check of how many runs a grid makes (``seeds`` per variant)
-    and how many go at once (``jobs``, which ``launcher`` must allow: each
-    pytorch run takes all the GPUs).
+def check_runs(seeds: int, jobs: int, launcher: str = 'none',
+               reuse: bool = False, gradient_density: bool = False) -> None:
+    """The one check of how many runs a grid makes (``seeds`` per variant),
+    how many go at once (``jobs``, which ``launcher`` must allow: each
+    pytorch run takes all the GPUs) and where they come from (``reuse``
+    copies other grids' runs, which a ``gradient_density`` run is not).
 
     Raises:
         ValueError: the message starts with the argument's name.
@@ -190,6 +192,10 @@ def check_runs(seeds: int, jobs: int, launcher: str = 'none') -> None:
         raise ValueError('jobs: runs going at once need the launcher none or '
                          'slurm; with pytorch each run takes all the GPUs, '
                          f'got jobs={jobs}')
+    if reuse and gradient_density:
+        raise ValueError('reuse: runs trained with the gradient-density hook '
+                         'are not the same experiment as another grid\'s; '
+                         'drop one of the two')
 
 
 def _check_only(grid: Grid, only: Optional[Sequence[str]]) -> None:
@@ -302,12 +308,9 @@ def run_grid(grid: Grid, grid_dir: Path, seeds: int = 1,
     Returns the records, one per run in grid order, after writing the report.
     """
     launch = launch or Launch()
-    check_runs(seeds, jobs, launch.launcher)
+    check_runs(seeds, jobs, launch.launcher, bool(reuse),
+               gradient_density is not None)
     _check_only(grid, only)
-    if reuse and gradient_density is not None:
-        raise ValueError('reuse: runs trained with the gradient-density hook '
-                         'are not the same experiment as another grid\'s; '
-                         'give one of reuse and gradient_density')
     grid_dir = Path(grid_dir)
     reusable = reusable_runs(reuse, seeds, cfg_options, data_root)
     runs = [(v, s) for v in grid.variants for s in range(seeds)

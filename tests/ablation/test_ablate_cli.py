@@ -92,8 +92,8 @@ def test_ablate_runs_a_grid_through_the_stock_tools(tmp_path, row_of):
      '--jobs: runs going at once need the launcher none or slurm; with '
      'pytorch each run takes all the GPUs, got jobs=2'),
     (['--reuse', 'pisa-methods-toy', '--gradient-density', '5'],
-     '--reuse: runs trained with --gradient-density are not the same '
-     'experiment'),
+     '--reuse: runs trained with the gradient-density hook are not the '
+     "same experiment as another grid's; drop one of the two"),
     (['--reuse', 'retinanet-toy'],
      '--reuse: retinanet-toy is the grid being run'),
     (['--reuse', 'pisa-method-toy'],

@@ -107,7 +107,8 @@ def test_a_started_run_resumes_instead_of_being_replaced(
 def test_reuse_with_gradient_density_is_refused(tmp_path, fake_launch,
                                                 make_grid, earlier):
     grid = make_grid(('same', {'fake.ap': 0.30}))
-    with pytest.raises(ValueError, match='^reuse: .*gradient_density'):
+    with pytest.raises(ValueError,
+                       match='^reuse: .*gradient-density hook.*drop one'):
         run_grid(grid, tmp_path / 'later', launch=fake_launch,
                  stream=io.StringIO(), reuse=[earlier],
                  gradient_density=GradientDensity(5, 2))
